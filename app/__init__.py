@@ -1,0 +1,1 @@
+"""Relaydesk: omnichannel customer-support and ticketing server."""

@@ -1,0 +1,165 @@
+"""Typed settings, read from the environment once at start.
+
+Nothing reads the environment at import time: `Settings.from_env()` is called by the
+entry points (CLI, worker, app factory wrapper) and the result is passed down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/relaydesk"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = DEFAULT_DATABASE_URL
+    pool_size: int = 10
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = DEFAULT_REDIS_URL
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    meilisearch_url: str | None = None
+    meilisearch_api_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str = field(default="", repr=False)
+    token_ttl_hours: int = 24 * 14
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 15 * 60
+    cookie_secure: bool = False
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    data_dir: Path = Path("data")
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_request_body_bytes: int = 30 * 1024 * 1024
+    allowed_attachment_types: tuple[str, ...] = ()  # empty: any type is accepted
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "dev"
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env in {"dev", "test"}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        mode = env.get("RELAYDESK_ENV", "dev")
+        if mode not in {"dev", "test", "production"}:
+            raise SettingsError(f"RELAYDESK_ENV must be dev, test or production, not {mode!r}")
+
+        database_url = env.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        _check_url("DATABASE_URL", database_url, {"postgresql+asyncpg", "postgresql"})
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+asyncpg://" + database_url.removeprefix("postgresql://")
+        redis_url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
+        _check_url("REDIS_URL", redis_url, {"redis", "rediss", "unix"})
+        meili_url = env.get("MEILISEARCH_URL") or None
+        if meili_url:
+            _check_url("MEILISEARCH_URL", meili_url, {"http", "https"})
+
+        data_dir = Path(env.get("RELAYDESK_DATA_DIR", "data")).expanduser()
+        secret_key = env.get("RELAYDESK_SECRET_KEY", "")
+        if not secret_key:
+            if mode == "production":
+                raise SettingsError(
+                    "RELAYDESK_SECRET_KEY is required when RELAYDESK_ENV=production"
+                )
+            secret_key = _dev_secret_key(data_dir)
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"RELAYDESK_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+
+        return cls(
+            env=mode,
+            database=DatabaseSettings(
+                url=database_url,
+                pool_size=_int(env, "DATABASE_POOL_SIZE", 10),
+                echo=env.get("DATABASE_ECHO", "") == "1",
+            ),
+            redis=RedisSettings(url=redis_url),
+            search=SearchSettings(
+                meilisearch_url=meili_url,
+                meilisearch_api_key=env.get("MEILISEARCH_API_KEY") or None,
+            ),
+            security=SecuritySettings(
+                secret_key=secret_key,
+                cookie_secure=mode == "production",
+            ),
+            storage=StorageSettings(
+                data_dir=data_dir,
+                max_attachment_bytes=_int(
+                    env, "RELAYDESK_MAX_ATTACHMENT_BYTES", StorageSettings.max_attachment_bytes
+                ),
+            ),
+        )
+
+
+def _check_url(name: str, value: str, schemes: set[str]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        allowed = ", ".join(sorted(f"{s}://" for s in schemes))
+        raise SettingsError(f"{name} must be a URL starting with one of {allowed}; got {value!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number; got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive; got {raw!r}")
+    return value
+
+
+def _dev_secret_key(data_dir: Path) -> str:
+    """Dev mode keeps one generated key so encrypted secrets survive restarts."""
+    path = data_dir / ".secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise SettingsError(
+            f"RELAYDESK_DATA_DIR {str(data_dir)!r} is not writable: {exc}"
+        ) from None
+    return key

@@ -1,0 +1,27 @@
+"""Imports every models module so `Base.metadata` is complete (Alembic, tests)."""
+
+from app.accounts import models as accounts
+from app.agents import models as agents
+from app.audit import models as audit
+from app.auth import models as auth
+from app.contacts import models as contacts
+from app.db.base import Base
+from app.inboxes import models as inboxes
+from app.messages import models as messages
+from app.outbox import models as outbox
+from app.tickets import models as tickets
+
+metadata = Base.metadata
+
+__all__ = [
+    "accounts",
+    "agents",
+    "audit",
+    "auth",
+    "contacts",
+    "inboxes",
+    "messages",
+    "metadata",
+    "outbox",
+    "tickets",
+]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Sequence, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, IdMixin, TimestampMixin
+
+STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+TICKET_CHANNELS = ("email", "chat", "whatsapp", "messenger", "instagram", "telegram", "api", "web")
+
+ticket_number_seq = Sequence("ticket_number_seq", start=1000, metadata=Base.metadata)
+
+
+class Ticket(IdMixin, TimestampMixin, Base):
+    """A customer's request. `last_seq` numbers every event on it so clients can resume."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES}", name="status"),
+        CheckConstraint(f"priority IN {PRIORITIES}", name="priority"),
+        CheckConstraint(f"channel IN {TICKET_CHANNELS}", name="channel"),
+        # Every list filter is backed by an index ending in id, the cursor's order.
+        Index("ix_tickets_status_id", "status", "id"),
+        Index("ix_tickets_priority_id", "priority", "id"),
+        Index("ix_tickets_assignee_id_id", "assignee_id", "id"),
+        Index("ix_tickets_team_id_id", "team_id", "id"),
+        Index("ix_tickets_inbox_id_id", "inbox_id", "id"),
+        Index("ix_tickets_channel_id", "channel", "id"),
+        Index("ix_tickets_contact_id_id", "contact_id", "id"),
+        Index("ix_tickets_account_id_id", "account_id", "id"),
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_updated_at", "updated_at"),
+        Index("ix_tickets_tags", "tags", postgresql_using="gin"),
+    )
+
+    number: Mapped[int] = mapped_column(
+        BigInteger, ticket_number_seq, server_default=ticket_number_seq.next_value(), unique=True
+    )
+    subject: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    priority: Mapped[str] = mapped_column(String(20), default="normal", server_default="normal")
+    channel: Mapped[str] = mapped_column(String(20))
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inboxes.id", ondelete="SET NULL"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    required_skill_ids: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), default=list, server_default="{}"
+    )
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    first_responded_at: Mapped[datetime | None]
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    last_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # A follow-up opened instead of reopening (reply to a closed ticket, foreign sender).
+    linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
