@@ -42,7 +42,7 @@ class Contact(IdMixin, TimestampMixin, Base):
 
 
 class ContactIdentity(IdMixin, Base):
-    """One address of a contact on one channel; unique per channel so a sender maps to one person."""
+    """One address of a contact on one channel; unique per channel, so a sender is one person."""
 
     __tablename__ = "contact_identities"
     __table_args__ = (UniqueConstraint("kind", "value"),)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from app.schemas import Email, Id, Input, Name, Output
+
+Role = Literal["admin", "supervisor", "agent"]
+Presence = Literal["online", "away", "offline"]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
+Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
+Capacity = dict[
+    Annotated[str, msgspec.Meta(max_length=20)], Annotated[int, msgspec.Meta(ge=0, le=1000)]
+]
+
+
+class SkillLevel(Output):
+    skill_id: int
+    name: str
+    level: int
+
+
+class AgentOut(Output):
+    id: int
+    email: str
+    name: str
+    role: str
+    is_active: bool
+    presence: str
+    capacity: dict[str, Any]
+    team_ids: list[int]
+    skills: list[SkillLevel]
+    created_at: datetime
+
+
+class SkillAssignment(Input):
+    skill_id: Id
+    level: Level
+
+
+class AgentCreate(Input):
+    email: Email
+    name: Name
+    role: Role
+    password: Password
+    team_ids: list[Id] = []
+    skills: list[SkillAssignment] = []
+    capacity: Capacity = {}
+
+
+class AgentUpdate(Input):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    presence: Presence | msgspec.UnsetType = msgspec.UNSET
+    team_ids: list[Id] | msgspec.UnsetType = msgspec.UNSET
+    skills: list[SkillAssignment] | msgspec.UnsetType = msgspec.UNSET
+    capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+
+
+class TeamOut(Output):
+    id: int
+    name: str
+    description: str | None
+    member_ids: list[int]
+
+
+class TeamCreate(Input):
+    name: Name
+    description: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    member_ids: list[Id] = []
+
+
+class TeamUpdate(Input):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    description: Annotated[str, msgspec.Meta(max_length=1000)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    member_ids: list[Id] | msgspec.UnsetType = msgspec.UNSET
+
+
+class SkillOut(Output):
+    id: int
+    name: str
+
+
+class SkillCreate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]

@@ -1,0 +1,131 @@
+"""Sign-in, tokens and resolving a credential to an `Actor`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent, team_members
+from app.agents.service import find_agent_by_email, normalize_email
+from app.auth.actor import Actor
+from app.auth.models import ApiToken
+from app.auth.throttle import LoginThrottle
+from app.auth.tokens import new_token, token_hash
+from app.errors import NotAuthenticated, NotFound
+from app.security.passwords import verify_password
+
+# last_used_at is written at most this often, so reads do not turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def do_login(
+    session: AsyncSession,
+    *,
+    throttle: LoginThrottle,
+    email: str,
+    password: str,
+    address: str,
+    kind: str,
+    ttl: timedelta,
+    now: datetime,
+) -> tuple[Agent, ApiToken, str]:
+    email = normalize_email(email)
+    await throttle.check(email=email, address=address)
+    agent = await find_agent_by_email(session, email)
+    valid = await verify_password(agent.password_hash if agent else None, password)
+    if agent is None or not valid or not agent.is_active:
+        await throttle.record_failure(email=email, address=address)
+        raise NotAuthenticated("email or password is wrong", code="invalid_credentials")
+    await throttle.reset(email=email)
+    token, raw = await do_create_token(
+        session,
+        agent_id=agent.id,
+        kind=kind,
+        name=None,
+        scopes=("read", "write"),
+        expires_at=now + ttl,
+    )
+    return agent, token, raw
+
+
+async def do_create_token(
+    session: AsyncSession,
+    *,
+    agent_id: int,
+    kind: str,
+    name: str | None,
+    scopes: Sequence[str],
+    expires_at: datetime | None,
+) -> tuple[ApiToken, str]:
+    raw = new_token()
+    token = ApiToken(
+        agent_id=agent_id,
+        kind=kind,
+        name=name,
+        token_hash=token_hash(raw),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    await session.flush()
+    return token, raw
+
+
+async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datetime) -> Actor:
+    row = (
+        await session.execute(
+            select(ApiToken, Agent.role, Agent.is_active)
+            .join(Agent, Agent.id == ApiToken.agent_id)
+            .where(ApiToken.token_hash == token_hash(raw))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotAuthenticated("the token is not valid", code="invalid_token")
+    token, role, is_active = row
+    if token.revoked_at is not None or not is_active:
+        raise NotAuthenticated("the token was revoked", code="invalid_token")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise NotAuthenticated("the token has expired", code="token_expired")
+    if (via == "cookie") != (token.kind == "cookie"):
+        raise NotAuthenticated("the token is not valid here", code="invalid_token")
+    team_ids = (
+        await session.scalars(
+            select(team_members.c.team_id).where(team_members.c.agent_id == token.agent_id)
+        )
+    ).all()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+        )
+    return Actor(
+        agent_id=token.agent_id,
+        role=role,
+        team_ids=frozenset(team_ids),
+        scopes=frozenset(token.scopes),
+        token_id=token.id,
+        via=via,
+    )
+
+
+async def list_personal_tokens(session: AsyncSession, actor: Actor) -> list[ApiToken]:
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.agent_id == actor.agent_id, ApiToken.kind == "personal")
+        .where(ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def do_revoke_token(
+    session: AsyncSession, actor: Actor, *, token_id: int, now: datetime
+) -> None:
+    token = await session.get(ApiToken, token_id)
+    # Another agent's token answers 404, not 403, so ids reveal nothing.
+    if token is None or token.agent_id != actor.agent_id or token.revoked_at is not None:
+        raise NotFound(f"token {token_id} does not exist")
+    token.revoked_at = now
+    await session.flush()

@@ -1,0 +1,199 @@
+"""Domain errors and their one mapping to RFC 9457 problem details.
+
+Services raise these; they carry a stable `code` and no HTTP status. `problem_handlers`
+below is the only place that knows how each becomes a response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    code = "error"
+    title = "Error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    title = "Permission denied"
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    title = "Authentication required"
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+    title = "Validation failed"
+
+    def __init__(self, *errors: FieldError, detail: str | None = None) -> None:
+        super().__init__(detail or "; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationFailed:
+        return cls(FieldError(field, message))
+
+
+_STATUS = {
+    NotFound: 404,
+    Conflict: 409,
+    PermissionDenied: 403,
+    NotAuthenticated: 401,
+    TooManyRequests: 429,
+    ValidationFailed: 422,
+}
+
+# Constraint names (stable thanks to the naming convention) that mean "already exists".
+KNOWN_CONFLICTS = {
+    "uq_agents_email": "an agent with this email already exists",
+    "uq_teams_name": "a team with this name already exists",
+    "uq_skills_name": "a skill with this name already exists",
+    "uq_contact_identities_kind_value": "this address already belongs to another contact",
+    "uq_messages_inbox_id_external_id": "this message is already stored",
+}
+
+
+def conflict_from_integrity_error(exc: IntegrityError) -> DomainError:
+    """Turn a constraint violation into the domain error a caller can act on."""
+    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    if constraint in KNOWN_CONFLICTS:
+        return Conflict(KNOWN_CONFLICTS[constraint], code=f"duplicate:{constraint}")
+    if constraint and constraint.startswith("fk_"):
+        return ValidationFailed(detail=f"a referenced record does not exist ({constraint})")
+    return Conflict("the change conflicts with existing data")
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"https://relaydesk.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if isinstance(exc, NotAuthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
+    errors = exc.errors if isinstance(exc, ValidationFailed) else ()
+    return problem(status, exc.title, exc.detail, code=exc.code, errors=errors, headers=headers)
+
+
+def _field_of(item: dict[str, Any]) -> str:
+    message = str(item.get("message", ""))
+    key = item.get("key")
+    if key:
+        return str(key)
+    # msgspec reports the JSON path at the end: "... - at `$.contact.email`"
+    if "- at `$" in message:
+        path = message.rsplit("- at `$", 1)[1].rstrip("`")
+        return path.lstrip(".") or "body"
+    return "body"
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        field = _field_of(item)
+        if "unknown field" in message:
+            field = message.split("`")[1] if "`" in message else field
+            message = "unknown field"
+        errors.append(FieldError(field, message.split(" - at `$")[0]))
+    detail = exc.detail if not errors else "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return problem(422, "Validation failed", detail, code="validation_failed", errors=errors)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "request_too_large",
+        415: "unsupported_media_type",
+        429: "too_many_requests",
+    }.get(exc.status_code, "http_error")
+    title = code.replace("_", " ").capitalize()
+    return problem(exc.status_code, title, str(exc.detail), code=code, headers=exc.headers)
+
+
+def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    return _domain_error(request, conflict_from_integrity_error(exc))
+
+
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "an unexpected error occurred", code="internal_error")
+
+
+problem_handlers: dict[type[Exception] | int, Any] = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    IntegrityError: _integrity_error,
+    Exception: _unexpected_error,
+}

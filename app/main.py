@@ -1,0 +1,96 @@
+"""Composition root: builds the Litestar app from `Settings`.
+
+Tests call `create_app(settings, sessionmaker=..., redis=...)` with their own resources;
+`relaydesk serve` calls `create_app_from_env()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from redis.asyncio import Redis
+
+from app.auth.controller import AuthController
+from app.clock import Clock, utc_now
+from app.config import Settings
+from app.db.engine import SessionMaker, create_engine, create_sessionmaker
+from app.deps import dependencies
+from app.errors import problem_handlers
+from app.health.controller import healthz, readyz
+from app.security.crypto import SecretBox
+
+API_ROUTERS: list[Any] = [AuthController, healthz, readyz]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessionmaker: SessionMaker | None = None,
+    redis: Redis | None = None,
+    clock: Clock = utc_now,
+) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = None
+        if sessionmaker is None:
+            engine = create_engine(settings.database)
+            app.state.sessionmaker = create_sessionmaker(engine)
+        own_redis = redis is None
+        if own_redis:
+            app.state.redis = Redis.from_url(settings.redis.url)
+        app.state.http = httpx.AsyncClient(timeout=5.0)
+        try:
+            yield
+        finally:
+            await app.state.http.aclose()
+            if own_redis:
+                await app.state.redis.aclose()
+            if engine is not None:
+                await engine.dispose()
+
+    async def search_health() -> str:
+        if not settings.search.meilisearch_url:
+            return "postgres"
+        response = await app.state.http.get(settings.search.meilisearch_url.rstrip("/") + "/health")
+        response.raise_for_status()
+        return "meilisearch"
+
+    app = Litestar(
+        route_handlers=API_ROUTERS,
+        dependencies=dependencies,
+        exception_handlers=problem_handlers,
+        lifespan=[lifespan],
+        request_max_body_size=settings.storage.max_request_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Relaydesk API",
+            version="1",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        state=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.secret_box = SecretBox(settings.security.secret_key)
+    app.state.search_health = search_health
+    if sessionmaker is not None:
+        app.state.sessionmaker = sessionmaker
+    if redis is not None:
+        app.state.redis = redis
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    return create_app(Settings.from_env())

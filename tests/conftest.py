@@ -1,0 +1,167 @@
+"""Fixtures shared by every test: real PostgreSQL and Redis, isolated per test.
+
+- `db_session`: a session inside an outer transaction that is rolled back after the test;
+  request handlers use the same connection (savepoints), so their commits vanish too.
+- `committing_sessionmaker` (mark tests `committing`): real commits on the worker's database,
+  truncated afterwards; for the outbox relay, SKIP LOCKED races and real workers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import SecuritySettings, Settings, StorageSettings
+from app.db.engine import SessionMaker
+from app.db.registry import metadata
+from app.main import create_app
+from tests.asgi import running
+from tests.db import clone_template, drop_database
+
+REDIS_URL = "redis://127.0.0.1:6379"
+SECRET_KEY = "test-secret-key-" + "x" * 32
+
+
+class FrozenClock:
+    """An injectable clock that moves only when a test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def _is_local(host: Any) -> bool:
+    if not isinstance(host, str):
+        return True
+    if host in {"localhost", ""}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def block_outbound_network() -> Iterator[None]:
+    """A provider call that was not faked fails loudly instead of leaving the machine."""
+    original = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+            raise ConnectionRefusedError(f"tests may not reach {address!r}: fake this provider")
+        return original(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def worker_name(request: pytest.FixtureRequest) -> str:
+    worker: str = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    return worker
+
+
+@pytest.fixture(scope="session")
+async def database_url(worker_name: str) -> AsyncIterator[str]:
+    name = f"relaydesk_test_{worker_name}"
+    yield await clone_template(name)
+    await drop_database(name)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url, pool_size=5, max_overflow=10)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionMaker]:
+    """Sessions joined to one outer transaction that the test never commits."""
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        yield async_sessionmaker(
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+            autoflush=False,
+        )
+        await outer.rollback()
+
+
+@pytest.fixture
+async def db_session(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def committing_sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionMaker]:
+    yield async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def redis_db(worker_name: str) -> int:
+    return 1 + (int(worker_name.removeprefix("gw")) if worker_name.startswith("gw") else 0) % 15
+
+
+@pytest.fixture
+async def redis(redis_db: int) -> AsyncIterator[Redis]:
+    client = Redis.from_url(f"{REDIS_URL}/{redis_db}")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_db: int) -> Settings:
+    return Settings(
+        env="test",
+        security=SecuritySettings(secret_key=SECRET_KEY),
+        storage=StorageSettings(data_dir=tmp_path / "data", max_attachment_bytes=1024 * 1024),
+    )
+
+
+@pytest.fixture
+def app(
+    settings: Settings, sessionmaker: SessionMaker, redis: Redis, clock: FrozenClock
+) -> Litestar:
+    return create_app(settings, sessionmaker=sessionmaker, redis=redis, clock=clock)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
+        yield client
