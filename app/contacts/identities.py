@@ -140,4 +140,3 @@ async def resolve_contact(
         await attach_identities(session, winner, identities)
         return winner, False
     return contact, True
-
