@@ -1,0 +1,111 @@
+# Relaydesk's entry point for people: `make help` lists the targets.
+#
+# Every target that needs Python depends on `install`, which creates .venv with
+# `python3 -m venv` when it is missing and reinstalls the project only when pyproject.toml
+# is newer than the stamp file kept inside .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+# `make test` is a sequence (packages, venv, services, migrations, lint, tests): never parallel.
+.NOTPARALLEL:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.relaydesk-installed
+
+# Debian packages the test suite needs (dovecot-imapd: the email channel's IMAP tests).
+SYSTEM_PACKAGES := dovecot-imapd
+# apt-get needs root; CI runs as root, people usually do not.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+PG_HOST := 127.0.0.1
+PG_PORT := 5432
+PG_USER := postgres
+PSQL := psql -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) -d postgres -v ON_ERROR_STOP=1 -qX
+MIGRATIONS_CHECK_DB := relaydesk_migrations_check
+MIGRATIONS_CHECK_URL := postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(MIGRATIONS_CHECK_DB)
+
+.PHONY: help run test lint format bench migrate services system-packages install \
+	migrations-check clean
+
+help: ## List the targets
+	@echo "Usage: make <target>"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+run: install services ## Migrate and serve on http://127.0.0.1:8000 (API docs at /schema)
+	$(BIN)/relaydesk dev
+
+test: system-packages install services migrations-check ## All set-up, migration checks, ruff, pytest
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2
+
+lint: install ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install services ## API load benchmark (scratch database relaydesk_bench; see bench/README.md)
+	$(BIN)/python bench/api_load.py
+
+migrate: install services ## Apply migrations to DATABASE_URL (default: local relaydesk database)
+	$(BIN)/relaydesk migrate
+
+services: ## Start PostgreSQL and Redis on localhost unless they already run
+	@if ! pg_isready -q -h $(PG_HOST) -p $(PG_PORT); then \
+		echo "Starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+		for _ in $$(seq 30); do pg_isready -q -h $(PG_HOST) -p $(PG_PORT) && break; sleep 1; done; \
+		pg_isready -h $(PG_HOST) -p $(PG_PORT); \
+	fi
+	@if [ "$$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" != PONG ]; then \
+		echo "Starting Redis"; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+		for _ in $$(seq 30); do [ "$$(redis-cli ping 2>/dev/null)" = PONG ] && break; sleep 0.2; done; \
+		[ "$$(redis-cli ping)" = PONG ]; \
+	fi
+
+system-packages: ## apt-get install the Debian packages the tests need, only if some are missing
+	@missing=""; \
+	for package in $(SYSTEM_PACKAGES); do \
+		dpkg -s "$$package" 2>/dev/null | grep -q '^Status: install ok installed' \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+install: $(STAMP) ## Create .venv and install the project with its dev extras
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+migrations-check: install services ## Upgrade, check, downgrade -1, upgrade on a scratch database
+	@echo "Checking migrations on $(MIGRATIONS_CHECK_DB)"
+	$(PSQL) -c 'DROP DATABASE IF EXISTS $(MIGRATIONS_CHECK_DB) WITH (FORCE)' \
+		-c 'CREATE DATABASE $(MIGRATIONS_CHECK_DB)'
+	export DATABASE_URL='$(MIGRATIONS_CHECK_URL)'; \
+	$(BIN)/alembic upgrade head; \
+	$(BIN)/alembic check; \
+	$(BIN)/alembic downgrade -1; \
+	$(BIN)/alembic upgrade head
+	$(PSQL) -c 'DROP DATABASE $(MIGRATIONS_CHECK_DB) WITH (FORCE)'
+
+clean: ## Remove caches and build artefacts (keeps .venv, data/ and bench/results/)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
