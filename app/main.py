@@ -25,8 +25,9 @@ from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.security.crypto import SecretBox
+from app.tickets.controller import TicketController, contact_tickets
 
-API_ROUTERS: list[Any] = [AuthController, healthz, readyz]
+API_ROUTERS: list[Any] = [AuthController, TicketController, contact_tickets, healthz, readyz]
 
 
 def create_app(

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from app.schemas import Id, Input, Output
+
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=200_000)]
+
+
+class AttachmentOut(Output):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    inline: bool
+    content_id: str | None
+    url: str
+
+
+class MessageOut(Output):
+    id: int
+    ticket_id: int
+    seq: int
+    direction: str
+    author_type: str
+    author_contact_id: int | None
+    author_agent_id: int | None
+    internal: bool
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    status: str
+    failure_reason: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    attachments: list[AttachmentOut]
+
+
+class MessageCreate(Input):
+    body: Body
+    internal: bool = False
+    html: Annotated[str, msgspec.Meta(max_length=1_000_000)] | None = None
+    attachment_ids: Annotated[list[Id], msgspec.Meta(max_length=20)] = []

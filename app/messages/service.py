@@ -1,0 +1,186 @@
+"""Agent replies and internal notes, their attachments, and outbound delivery states."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.auth.actor import Actor
+from app.errors import ValidationFailed
+from app.messages.events import message_event
+from app.messages.models import Attachment, Message
+from app.messages.sanitize import sanitize_html, text_from_html
+from app.messages.schemas import AttachmentOut, MessageOut
+from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, emit
+from app.tickets.models import Ticket
+from app.tickets.service import access_ticket, next_seq
+from app.tickets.workflow import apply_status
+
+# Channels whose replies an adapter delivers; on others (api, web) a reply is just stored.
+TRANSPORT_CHANNELS = frozenset({"email", "chat", "whatsapp", "messenger", "instagram", "telegram"})
+DELIVERY_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+def attachment_out(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.id,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        inline=attachment.inline,
+        content_id=attachment.content_id,
+        url=f"/api/v1/attachments/{attachment.id}",
+    )
+
+
+def message_out(message: Message) -> MessageOut:
+    """Serialize a message loaded with its attachments."""
+    return MessageOut(
+        id=message.id,
+        ticket_id=message.ticket_id,
+        seq=message.seq,
+        direction=message.direction,
+        author_type=message.author_type,
+        author_contact_id=message.author_contact_id,
+        author_agent_id=message.author_agent_id,
+        internal=message.internal,
+        subject=message.subject,
+        body_text=message.body_text,
+        body_html=message.body_html,
+        status=message.status,
+        failure_reason=message.failure_reason,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        delivered_at=message.delivered_at,
+        attachments=[attachment_out(a) for a in message.attachments],
+    )
+
+
+async def messages_of(session: AsyncSession, ticket_id: int) -> list[Message]:
+    stmt = (
+        select(Message)
+        .where(Message.ticket_id == ticket_id)
+        .options(selectinload(Message.attachments))
+        .order_by(Message.seq)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def claim_uploads(
+    session: AsyncSession, actor: Actor, attachment_ids: Sequence[int]
+) -> list[Attachment]:
+    """Uploads the actor made and has not yet attached anywhere."""
+    if not attachment_ids:
+        return []
+    found = (
+        await session.scalars(
+            select(Attachment).where(
+                Attachment.id.in_(attachment_ids),
+                Attachment.uploaded_by_id == actor.agent_id,
+                Attachment.message_id.is_(None),
+            )
+        )
+    ).all()
+    missing = sorted(set(attachment_ids) - {a.id for a in found})
+    if missing:
+        raise ValidationFailed.field(
+            "attachment_ids", f"no unattached upload of yours with id {missing}"
+        )
+    return list(found)
+
+
+async def do_add_message(
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: int,
+    *,
+    body: str,
+    internal: bool,
+    html: str | None = None,
+    attachment_ids: Sequence[int] = (),
+    now: datetime,
+) -> Message:
+    """An agent's public reply (queued for its channel) or internal note."""
+    ticket = await access_ticket(session, actor, ticket_id, for_update=True)
+    if ticket.merged_into_id is not None:
+        raise ValidationFailed.field("ticket", f"ticket was merged into {ticket.merged_into_id}")
+    if ticket.status == "closed" and not internal:
+        raise ValidationFailed.field("ticket", "ticket is closed; only internal notes can be added")
+    uploads = await claim_uploads(session, actor, attachment_ids)
+    delivered_by_adapter = not internal and ticket.channel in TRANSPORT_CHANNELS and ticket.inbox_id
+    seq = await next_seq(session, ticket, now=now)
+    message = Message(
+        ticket_id=ticket.id,
+        seq=seq,
+        direction="outbound",
+        author_type="agent",
+        author_agent_id=actor.agent_id,
+        internal=internal,
+        body_text=body if not html or body.strip() else text_from_html(html),
+        body_html=sanitize_html(html) if html else None,
+        inbox_id=ticket.inbox_id,
+        status="queued" if delivered_by_adapter else "sent",
+        sent_at=None if delivered_by_adapter else now,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    for upload in uploads:
+        upload.message_id = message.id
+    if not internal:
+        ticket.first_responded_at = ticket.first_responded_at or now
+        if ticket.status == "new":
+            apply_status(ticket, "open", now=now)
+    await session.flush()
+    emit(
+        session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=seq, payload=message_event(message)
+    )
+    await session.refresh(message, ["attachments"])
+    return message
+
+
+async def do_record_delivery(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    status: str,
+    now: datetime,
+    external_id: str | None = None,
+    failure_reason: str | None = None,
+) -> Message | None:
+    """Record what the channel said about an outbound message.
+
+    States only move forward (queued < sent < delivered < read), so a late "sent" callback
+    cannot undo "read"; `failed` is accepted from any state but `read`.
+    """
+    message = await session.scalar(
+        select(Message).where(Message.id == message_id).with_for_update()
+    )
+    if message is None or message.direction != "outbound":
+        return None
+    if status == "failed":
+        if message.status == "read":
+            return message
+    elif DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(message.status, -1):
+        return message
+    message.status = status
+    message.failure_reason = failure_reason if status == "failed" else None
+    if external_id:
+        message.external_id = external_id
+    if status == "sent":
+        message.sent_at = now
+    elif status == "delivered":
+        message.delivered_at = now
+    elif status == "read":
+        message.read_at = now
+    ticket = await session.get(Ticket, message.ticket_id)
+    assert ticket is not None
+    seq = await next_seq(session, ticket, now=now)
+    payload = {**message_event(message), "failure_reason": message.failure_reason}
+    emit(session, topic=MESSAGE_STATUS_CHANGED, ticket_id=ticket.id, seq=seq, payload=payload)
+    await session.flush()
+    return message
