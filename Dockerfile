@@ -1,0 +1,37 @@
+# Relaydesk web app and worker: one image, the command decides (see docker-compose.yml).
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY channels ./channels
+COPY routing ./routing
+COPY knowledge_base ./knowledge_base
+COPY widgets ./widgets
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+
+
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    RELAYDESK_DATA_DIR=/data
+
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin relaydesk \
+    && mkdir /data \
+    && chown relaydesk:relaydesk /data
+
+COPY --from=build /opt/venv /opt/venv
+# `relaydesk migrate` runs Alembic from the working directory.
+WORKDIR /srv/relaydesk
+COPY alembic.ini ./
+COPY migrations ./migrations
+
+USER relaydesk
+VOLUME /data
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["relaydesk", "serve", "--host", "0.0.0.0", "--port", "8000"]
