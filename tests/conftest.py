@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -86,7 +87,8 @@ def worker_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 async def database_url(worker_name: str) -> AsyncIterator[str]:
-    name = f"relaydesk_test_{worker_name}"
+    # The pid keeps concurrent runs (two checkouts, a developer and CI) out of each other's way.
+    name = f"relaydesk_test_{worker_name}_{os.getpid()}"
     yield await clone_template(name)
     await drop_database(name)
 
@@ -128,7 +130,7 @@ async def committing_sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionM
 
 @pytest.fixture(scope="session")
 def redis_db(worker_name: str) -> int:
-    return 1 + (int(worker_name.removeprefix("gw")) if worker_name.startswith("gw") else 0) % 15
+    return 1 + os.getpid() % 15
 
 
 @pytest.fixture

@@ -1,0 +1,173 @@
+"""Ingest: one inbound message from any channel becomes a stored message on a ticket.
+
+Contact, ticket, message, attachments and outbox events are written in the caller's
+transaction. The (inbox, external id) unique constraint makes a redelivery a no-op that
+returns the stored message, even when two deliveries race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attachments.storage import AttachmentStore, safe_filename
+from app.contacts.identities import Identity, resolve_contact
+from app.contacts.models import Contact
+from app.errors import ValidationFailed
+from app.inboxes.models import Inbox
+from app.ingest.threading import find_thread
+from app.ingest.types import InboundMessage
+from app.messages.events import message_event
+from app.messages.models import Attachment, Message
+from app.messages.sanitize import sanitize_html, text_from_html
+from app.outbox.service import MESSAGE_CREATED, TICKET_CREATED, TICKET_UPDATED, emit
+from app.tickets.models import Ticket
+from app.tickets.service import next_seq, ticket_event
+from app.tickets.workflow import REOPENED_BY_CUSTOMER, apply_status
+
+SUBJECT_FROM_TEXT_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ticket: Ticket
+    message: Message
+    contact: Contact
+    created_ticket: bool
+    duplicate: bool
+
+
+async def _stored(session: AsyncSession, inbound: InboundMessage) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.inbox_id == inbound.inbox_id, Message.external_id == inbound.external_id
+        )
+    )
+
+
+async def _duplicate(session: AsyncSession, message: Message) -> IngestResult:
+    ticket = await session.get(Ticket, message.ticket_id)
+    assert ticket is not None
+    assert message.author_contact_id is not None
+    contact = await session.get(Contact, message.author_contact_id)
+    assert contact is not None
+    return IngestResult(ticket, message, contact, created_ticket=False, duplicate=True)
+
+
+def _subject(inbound: InboundMessage, text: str) -> str:
+    if inbound.subject and inbound.subject.strip():
+        return inbound.subject.strip()[:500]
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first_line[:SUBJECT_FROM_TEXT_LENGTH] or "(no subject)"
+
+
+async def ingest(
+    session: AsyncSession,
+    inbound: InboundMessage,
+    *,
+    store: AttachmentStore,
+    now: datetime,
+) -> IngestResult:
+    if not inbound.external_id:
+        raise ValidationFailed.field("external_id", "every inbound message needs one")
+    existing = await _stored(session, inbound)
+    if existing is not None:
+        return await _duplicate(session, existing)
+    try:
+        async with session.begin_nested():
+            return await _ingest_new(session, inbound, store=store, now=now)
+    except IntegrityError as exc:
+        if "uq_messages_inbox_id_external_id" not in str(exc.orig):
+            raise
+        # A concurrent delivery of the same message won; answer with what it stored.
+        existing = await _stored(session, inbound)
+        assert existing is not None
+        return await _duplicate(session, existing)
+
+
+async def _ingest_new(
+    session: AsyncSession, inbound: InboundMessage, *, store: AttachmentStore, now: datetime
+) -> IngestResult:
+    identities = [Identity.of(s.kind, s.address) for s in inbound.sender]
+    contact, _ = await resolve_contact(session, identities, name=inbound.sender_name)
+    inbox = await session.get(Inbox, inbound.inbox_id) if inbound.inbox_id else None
+
+    ticket, linked_from = await find_thread(session, inbound, contact=contact)
+    created = ticket is None
+    if ticket is None:
+        ticket = Ticket(
+            subject=_subject(inbound, inbound.text or text_from_html(inbound.html or "")),
+            channel=inbound.channel,
+            inbox_id=inbound.inbox_id,
+            contact_id=contact.id,
+            account_id=contact.account_id,
+            team_id=inbox.team_id if inbox else None,
+            linked_ticket_id=linked_from,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        await session.flush()
+        seq = await next_seq(session, ticket, now=now)
+        emit(
+            session,
+            topic=TICKET_CREATED,
+            ticket_id=ticket.id,
+            seq=seq,
+            payload=ticket_event(ticket),
+        )
+    elif ticket.status in REOPENED_BY_CUSTOMER and not inbound.automated:
+        apply_status(ticket, "open", now=now)
+        await session.flush()
+        seq = await next_seq(session, ticket, now=now)
+        emit(
+            session,
+            topic=TICKET_UPDATED,
+            ticket_id=ticket.id,
+            seq=seq,
+            payload=ticket_event(ticket, ["status"]),
+        )
+
+    html = sanitize_html(inbound.html) if inbound.html else None
+    message = Message(
+        ticket_id=ticket.id,
+        seq=await next_seq(session, ticket, now=now),
+        direction="inbound",
+        author_type="contact",
+        author_contact_id=contact.id,
+        subject=inbound.subject[:998] if inbound.subject else None,
+        body_text=inbound.text or (text_from_html(html) if html else ""),
+        body_html=html,
+        inbox_id=inbound.inbox_id,
+        external_id=inbound.external_id,
+        status="received",
+        channel_data={**inbound.channel_data, "automated": inbound.automated},
+        created_at=inbound.received_at or now,
+    )
+    session.add(message)
+    await session.flush()
+    for item in inbound.attachments:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=safe_filename(item.filename),
+                content_type=item.content_type.lower(),
+                size=len(item.data),
+                sha256=await store.save(item.data),
+                content_id=item.content_id,
+                inline=item.inline,
+            )
+        )
+    await session.flush()
+    emit(
+        session,
+        topic=MESSAGE_CREATED,
+        ticket_id=ticket.id,
+        seq=message.seq,
+        payload=message_event(message),
+    )
+    return IngestResult(ticket, message, contact, created_ticket=created, duplicate=False)

@@ -1,0 +1,95 @@
+"""Which ticket an inbound message continues.
+
+In order: the messages it replies to (by external id, in the same inbox), then a ticket
+number it quotes (only if the sender belongs on that ticket), then, for conversational
+channels, the contact's open conversation in the inbox. Never by subject text alone.
+A closed ticket is never reopened: the message opens a new ticket linked to it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contacts.models import Contact
+from app.ingest.types import InboundMessage
+from app.messages.models import Message
+from app.tickets.models import Ticket
+
+OPEN_STATUSES = ("new", "open", "pending", "on_hold")
+
+
+async def _follow_merges(session: AsyncSession, ticket: Ticket) -> Ticket:
+    while ticket.merged_into_id is not None:
+        merged = await session.get(Ticket, ticket.merged_into_id)
+        assert merged is not None
+        ticket = merged
+    return ticket
+
+
+async def _by_replies(session: AsyncSession, inbound: InboundMessage) -> Ticket | None:
+    if not inbound.thread.replies_to:
+        return None
+    rows = (
+        await session.execute(
+            select(Message.external_id, Message.ticket_id).where(
+                Message.inbox_id == inbound.inbox_id,
+                Message.external_id.in_(inbound.thread.replies_to),
+            )
+        )
+    ).all()
+    ticket_of = dict(rows)
+    for external_id in inbound.thread.replies_to:  # nearest reference first
+        if external_id in ticket_of:
+            return await session.get(Ticket, ticket_of[external_id])
+    return None
+
+
+def sender_belongs_on(ticket: Ticket, contact: Contact) -> bool:
+    """The requester, or someone of the same account."""
+    if ticket.contact_id == contact.id:
+        return True
+    return ticket.account_id is not None and ticket.account_id == contact.account_id
+
+
+async def _by_number(
+    session: AsyncSession, inbound: InboundMessage, contact: Contact
+) -> Ticket | None:
+    if inbound.thread.ticket_number is None:
+        return None
+    ticket = await session.scalar(
+        select(Ticket).where(Ticket.number == inbound.thread.ticket_number)
+    )
+    if ticket is None or not sender_belongs_on(ticket, contact):
+        return None
+    return ticket
+
+
+async def _open_conversation(
+    session: AsyncSession, inbound: InboundMessage, contact: Contact
+) -> Ticket | None:
+    if not inbound.thread.continue_open_conversation:
+        return None
+    return await session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.contact_id == contact.id,
+            Ticket.inbox_id == inbound.inbox_id,
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+
+
+async def find_thread(
+    session: AsyncSession, inbound: InboundMessage, *, contact: Contact
+) -> tuple[Ticket | None, int | None]:
+    """(ticket to add to, or None for a new one; the ticket a new one should link to)."""
+    ticket = await _by_replies(session, inbound) or await _by_number(session, inbound, contact)
+    if ticket is not None:
+        ticket = await _follow_merges(session, ticket)
+        if ticket.status == "closed":
+            return None, ticket.id
+        return await session.get(Ticket, ticket.id, with_for_update=True), None
+    return await _open_conversation(session, inbound, contact), None
