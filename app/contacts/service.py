@@ -1,0 +1,526 @@
+"""Contacts: the people who write in, their addresses on each channel, and merging two of them.
+
+Every address is a `ContactIdentity` row, unique per (kind, value) across all contacts, so
+an address belongs to one person. `Contact.email` and `Contact.phone` are the primary
+addresses shown in lists; they are always also identities of the contact.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, delete, exists, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Account
+from app.accounts.service import check_account_exists, check_query, like_pattern, merge_patch
+from app.audit.service import record, snapshot
+from app.contacts.identities import EQUIVALENT_KINDS, Identity, account_for_email, normalize
+from app.contacts.models import Contact, ContactIdentity
+from app.contacts.schemas import ContactOut, IdentityIn, IdentityOut
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.messages.models import Message
+from app.outbox.service import CONTACT_MERGED, emit
+from app.pagination import check_limit, page_of, paginate
+from app.tickets.models import Ticket
+
+PROFILE = ("name", "email", "phone", "locale", "time_zone", "account_id", "custom_fields")
+PHONE_KINDS = ("phone", "whatsapp")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A search for "+1 (555) 010-2030" is a phone number, "Room 101" is a name.
+PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
+MIN_PHONE_DIGITS = 5
+
+
+def with_identities() -> tuple[Any, ...]:
+    return (selectinload(Contact.identities),)
+
+
+def contact_out(contact: Contact) -> ContactOut:
+    """Serialize a contact loaded with `with_identities()`."""
+    emails = [i.value for i in contact.identities if i.kind == "email"]
+    if contact.email in emails:
+        emails.remove(contact.email)
+        emails.insert(0, contact.email)
+    return ContactOut(
+        id=contact.id,
+        name=contact.name,
+        email=contact.email,
+        emails=emails,
+        phone=contact.phone,
+        locale=contact.locale,
+        time_zone=contact.time_zone,
+        account_id=contact.account_id,
+        custom_fields=dict(contact.custom_fields),
+        identities=[
+            IdentityOut(id=i.id, kind=i.kind, value=i.value, created_at=i.created_at)
+            for i in contact.identities
+        ],
+        merged_into_id=contact.merged_into_id,
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+    )
+
+
+def _audit_snapshot(contact: Contact) -> dict[str, Any]:
+    return {
+        **snapshot(contact, PROFILE),
+        "identities": sorted(f"{i.kind}:{i.value}" for i in contact.identities),
+    }
+
+
+async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
+    """Any contact, merged ones included (they answer with `merged_into_id` set)."""
+    # populate_existing: after a flush or a bulk UPDATE the identity map may hold stale rows.
+    contact = await session.scalar(
+        select(Contact)
+        .where(Contact.id == contact_id)
+        .options(*with_identities())
+        .execution_options(populate_existing=True)
+    )
+    if contact is None:
+        raise NotFound(f"contact {contact_id} does not exist")
+    return contact
+
+
+def check_not_merged(contact: Contact) -> None:
+    if contact.merged_into_id is not None:
+        raise Conflict(
+            f"contact {contact.id} was merged into contact {contact.merged_into_id}; "
+            "change that one instead",
+            code="contact_merged",
+        )
+
+
+async def access_live_contact(session: AsyncSession, contact_id: int) -> Contact:
+    contact = await get_contact(session, contact_id)
+    check_not_merged(contact)
+    return contact
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(time_zone: str | None) -> str | None:
+    if time_zone is not None and time_zone not in _time_zones():
+        raise ValidationFailed.field("time_zone", "not an IANA time zone, e.g. Europe/Paris")
+    return time_zone
+
+
+def check_identity(kind: str, value: str, *, field: str) -> Identity:
+    """The normalized address, or a validation error naming the request field."""
+    if kind == "email" and not EMAIL_PATTERN.match(value.strip()):
+        raise ValidationFailed.field(field, "not an email address")
+    try:
+        return Identity.of(kind, value)
+    except ValidationFailed:
+        raise ValidationFailed.field(field, f"not a valid {kind} address") from None
+
+
+async def check_addresses_free(
+    session: AsyncSession, wanted: Sequence[tuple[str, Identity]], *, contact_id: int | None
+) -> None:
+    """Each address must be unowned or already this contact's.
+
+    A phone number and the WhatsApp id with the same digits are one person (see
+    `identities.EQUIVALENT_KINDS`), so another contact holding the twin also conflicts.
+    """
+    pairs = {(i.kind, i.value) for _, i in wanted}
+    pairs |= {(EQUIVALENT_KINDS[k], v) for k, v in pairs if k in EQUIVALENT_KINDS}
+    if not pairs:
+        return
+    owners = {
+        (kind, value): owner
+        for kind, value, owner in (
+            await session.execute(
+                select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.contact_id)
+                .where(tuple_(ContactIdentity.kind, ContactIdentity.value).in_(sorted(pairs)))
+                .where(ContactIdentity.contact_id != (contact_id or 0))
+            )
+        ).all()
+    }
+    for field, identity in wanted:
+        owner = owners.get((identity.kind, identity.value))
+        if owner is None and identity.kind in EQUIVALENT_KINDS:
+            owner = owners.get((EQUIVALENT_KINDS[identity.kind], identity.value))
+        if owner is not None:
+            raise Conflict(
+                f"{field}: {identity.value} already belongs to contact {owner}",
+                code="duplicate:uq_contact_identities_kind_value",
+            )
+
+
+def _requested_identities(
+    *,
+    email: str | None,
+    phone: str | None,
+    identities: Sequence[IdentityIn],
+    identities_field: str,
+) -> list[tuple[str, Identity]]:
+    """(request field, identity) pairs, first mention of an address wins."""
+    wanted: list[tuple[str, Identity]] = []
+    if email is not None:
+        wanted.append(("email", check_identity("email", email, field="email")))
+    if phone is not None:
+        wanted.append(("phone", check_identity("phone", phone, field="phone")))
+    for n, item in enumerate(identities):
+        field = f"{identities_field}[{n}].value"
+        wanted.append((field, check_identity(item.kind, item.value, field=field)))
+    seen: set[Identity] = set()
+    unique = []
+    for field, identity in wanted:
+        if identity not in seen:
+            seen.add(identity)
+            unique.append((field, identity))
+    return unique
+
+
+def _search(stmt: Select[Any], q: str) -> Select[Any]:
+    """An email matches exactly, a phone number by its digits, anything else a name fragment."""
+    if "@" in q:
+        owners = select(ContactIdentity.contact_id).where(
+            ContactIdentity.kind == "email", ContactIdentity.value == normalize("email", q)
+        )
+        return stmt.where(Contact.id.in_(owners))
+    if PHONE_QUERY.match(q) and sum(c.isdigit() for c in q) >= MIN_PHONE_DIGITS:
+        owners = select(ContactIdentity.contact_id).where(
+            ContactIdentity.kind.in_(PHONE_KINDS), ContactIdentity.value == normalize("phone", q)
+        )
+        return stmt.where(Contact.id.in_(owners))
+    return stmt.where(Contact.name.ilike(like_pattern(q)))
+
+
+async def list_contacts(
+    session: AsyncSession,
+    *,
+    q: str | None = None,
+    account_id: int | None = None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Contact], str | None]:
+    """Newest first; merged contacts are left out (their identities live on the target)."""
+    stmt = select(Contact).where(Contact.merged_into_id.is_(None)).options(*with_identities())
+    if (q := check_query(q)) is not None:
+        stmt = _search(stmt, q)
+    if account_id is not None:
+        stmt = stmt.where(Contact.account_id == account_id)
+    rows = (await session.scalars(paginate(stmt, Contact.id, limit=limit, cursor=cursor))).all()
+    return page_of(rows, limit=check_limit(limit))
+
+
+async def list_account_contacts(
+    session: AsyncSession, *, account_id: int, limit: int, cursor: str | None
+) -> tuple[list[Contact], str | None]:
+    if await session.get(Account, account_id) is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return await list_contacts(session, account_id=account_id, limit=limit, cursor=cursor)
+
+
+async def do_create_contact(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    locale: str | None = None,
+    time_zone: str | None = None,
+    account_id: int | msgspec.UnsetType | None = msgspec.UNSET,
+    custom_fields: Mapping[str, Any] | None = None,
+    identities: Sequence[IdentityIn] = (),
+) -> Contact:
+    """Left out, `account_id` comes from the email's domain; an explicit null means none."""
+    wanted = _requested_identities(
+        email=email, phone=phone, identities=identities, identities_field="identities"
+    )
+    await check_addresses_free(session, wanted, contact_id=None)
+    primary_email = next((i.value for _, i in wanted if i.kind == "email"), None)
+    if account_id is msgspec.UNSET:
+        account_id = await account_for_email(session, primary_email)
+    elif account_id is not None:
+        await check_account_exists(session, account_id, field="account_id")
+    contact = Contact(
+        name=name.strip() if name else None,
+        email=primary_email,
+        phone=next((i.value for _, i in wanted if i.kind in PHONE_KINDS), None),
+        locale=locale,
+        time_zone=check_time_zone(time_zone),
+        account_id=account_id,
+        custom_fields=dict(custom_fields or {}),
+    )
+    session.add(contact)
+    await session.flush()
+    # Plain inserts, not ON CONFLICT: a racing owner must fail this request with a 409.
+    session.add_all(
+        ContactIdentity(contact_id=contact.id, kind=i.kind, value=i.value) for _, i in wanted
+    )
+    await session.flush()
+    contact = await get_contact(session, contact.id)
+    record(
+        session,
+        actor_id=actor_id,
+        action="contact.created",
+        entity_type="contact",
+        entity_id=contact.id,
+        after=_audit_snapshot(contact),
+    )
+    return contact
+
+
+def _identities_to_remove(contact: Contact, identity_ids: Sequence[int]) -> list[ContactIdentity]:
+    owned = {i.id: i for i in contact.identities}
+    unknown = [str(i) for i in identity_ids if i not in owned]
+    if unknown:
+        raise ValidationFailed.field(
+            "remove_identity_ids", f"not an identity of this contact: {', '.join(unknown)}"
+        )
+    return [owned[i] for i in dict.fromkeys(identity_ids)]
+
+
+def _primary(current: str | None, kinds: tuple[str, ...], addresses: list[Identity]) -> str | None:
+    """Keep the primary address if the contact still has it, else its oldest of these kinds."""
+    values = [a.value for a in addresses if a.kind in kinds]
+    if current in values:
+        return current
+    return values[0] if values else None
+
+
+def _given(value: str | msgspec.UnsetType) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def do_update_contact(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    contact_id: int,
+    name: str | msgspec.UnsetType | None = msgspec.UNSET,
+    email: str | msgspec.UnsetType = msgspec.UNSET,
+    phone: str | msgspec.UnsetType = msgspec.UNSET,
+    locale: str | msgspec.UnsetType | None = msgspec.UNSET,
+    time_zone: str | msgspec.UnsetType | None = msgspec.UNSET,
+    account_id: int | msgspec.UnsetType | None = msgspec.UNSET,
+    custom_fields: Mapping[str, Any] | msgspec.UnsetType = msgspec.UNSET,
+    add_identities: Sequence[IdentityIn] = (),
+    remove_identity_ids: Sequence[int] = (),
+) -> Contact:
+    """Removals apply before additions. A new `email`/`phone` is added as an identity; a
+    removed primary address falls back to the contact's oldest remaining one of that kind."""
+    contact = await access_live_contact(session, contact_id)
+    before = _audit_snapshot(contact)
+
+    removed = _identities_to_remove(contact, remove_identity_ids)
+    wanted = _requested_identities(
+        email=_given(email),
+        phone=_given(phone),
+        identities=add_identities,
+        identities_field="add_identities",
+    )
+    await check_addresses_free(session, wanted, contact_id=contact.id)
+    if account_id is not msgspec.UNSET and account_id is not None:
+        await check_account_exists(session, account_id, field="account_id")
+    if time_zone is not msgspec.UNSET:
+        check_time_zone(time_zone)
+
+    for identity in removed:
+        await session.delete(identity)
+    # Flush the deletes first: an address removed and re-added in one call is a new row.
+    await session.flush()
+    kept = [Identity(i.kind, i.value) for i in contact.identities if i not in removed]
+    added = [i for _, i in wanted if i not in kept]
+    session.add_all(
+        ContactIdentity(contact_id=contact.id, kind=i.kind, value=i.value) for i in added
+    )
+
+    if name is not msgspec.UNSET:
+        contact.name = name.strip() if name else None
+    contact.email = next((i.value for f, i in wanted if f == "email"), contact.email)
+    contact.phone = next((i.value for f, i in wanted if f == "phone"), contact.phone)
+    contact.email = _primary(contact.email, ("email",), kept + added)
+    contact.phone = _primary(contact.phone, PHONE_KINDS, kept + added)
+    if locale is not msgspec.UNSET:
+        contact.locale = locale
+    if time_zone is not msgspec.UNSET:
+        contact.time_zone = time_zone
+    if account_id is not msgspec.UNSET:
+        contact.account_id = account_id
+    if custom_fields is not msgspec.UNSET:
+        # A new dict: JSONB columns do not track in-place mutation.
+        contact.custom_fields = merge_patch(contact.custom_fields, custom_fields)
+    await session.flush()
+
+    contact = await get_contact(session, contact.id)
+    record(
+        session,
+        actor_id=actor_id,
+        action="contact.updated",
+        entity_type="contact",
+        entity_id=contact.id,
+        before=before,
+        after=_audit_snapshot(contact),
+    )
+    return contact
+
+
+async def _lock_contacts(session: AsyncSession, *ids: int) -> dict[int, Contact]:
+    """Row locks in id order, so two merges of the same pair cannot deadlock."""
+    rows = await session.scalars(
+        select(Contact)
+        .where(Contact.id.in_(ids))
+        .order_by(Contact.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {c.id: c for c in rows}
+
+
+async def do_delete_contact(
+    session: AsyncSession, *, actor_id: int | None, contact_id: int
+) -> None:
+    """Only a contact with no tickets and no messages; otherwise merge it instead.
+
+    The row lock makes a concurrent ticket insert wait (its foreign key check needs a
+    share lock on the row), so the emptiness check cannot be overtaken.
+    """
+    if contact_id not in await _lock_contacts(session, contact_id):
+        raise NotFound(f"contact {contact_id} does not exist")
+    contact = await get_contact(session, contact_id)
+    tickets = await session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.contact_id == contact_id)
+    )
+    if tickets:
+        raise Conflict(
+            f"contact {contact_id} has {tickets} ticket(s); merge it into another contact instead",
+            code="contact_has_tickets",
+        )
+    if await session.scalar(select(exists().where(Message.author_contact_id == contact_id))):
+        raise Conflict(
+            f"contact {contact_id} wrote messages on other tickets; merge it instead",
+            code="contact_has_messages",
+        )
+    before = _audit_snapshot(contact)
+    # Contacts merged into this one are empty shells that only point here. Core deletes:
+    # the database cascades to identities (the ORM would try to orphan them instead).
+    merged = (
+        await session.scalars(
+            delete(Contact).where(Contact.merged_into_id == contact_id).returning(Contact.id)
+        )
+    ).all()
+    await session.execute(delete(Contact).where(Contact.id == contact_id))
+    record(
+        session,
+        actor_id=actor_id,
+        action="contact.deleted",
+        entity_type="contact",
+        entity_id=contact_id,
+        before={**before, "merged_contact_ids": sorted(merged)},
+    )
+
+
+def _fill_missing(target: Contact, source: Contact) -> None:
+    for field in ("name", "email", "phone", "locale", "time_zone", "account_id"):
+        if getattr(target, field) is None and getattr(source, field) is not None:
+            setattr(target, field, getattr(source, field))
+    target.custom_fields = {**source.custom_fields, **target.custom_fields}
+
+
+async def do_merge_contacts(
+    session: AsyncSession, *, actor_id: int | None, source_id: int, target_id: int
+) -> Contact:
+    """Move everything of `source` to `target`; the source stays as an empty pointer.
+
+    Identities, tickets (and their account where they had none) and messages the source
+    wrote move over; profile fields the target lacks are taken from the source.
+    """
+    if source_id == target_id:
+        raise ValidationFailed.field("into_id", "a contact cannot be merged into itself")
+    locked = await _lock_contacts(session, source_id, target_id)
+    if source_id not in locked:
+        raise NotFound(f"contact {source_id} does not exist")
+    if target_id not in locked:
+        raise ValidationFailed.field("into_id", f"no contact with id {target_id}")
+    source, target = locked[source_id], locked[target_id]
+    if source.merged_into_id is not None:
+        raise Conflict(
+            f"contact {source_id} was already merged into contact {source.merged_into_id}",
+            code="contact_merged",
+        )
+    if target.merged_into_id is not None:
+        raise Conflict(
+            f"into_id: contact {target_id} was merged into contact {target.merged_into_id}; "
+            "merge into that one",
+            code="contact_merged",
+        )
+    target = await get_contact(session, target_id)
+    before = _audit_snapshot(target)
+    _fill_missing(target, source)
+    await session.flush()
+
+    no_sync = {"synchronize_session": False}
+    identity_ids = (
+        await session.scalars(
+            update(ContactIdentity)
+            .where(ContactIdentity.contact_id == source_id)
+            .values(contact_id=target_id)
+            .returning(ContactIdentity.id),
+            execution_options=no_sync,
+        )
+    ).all()
+    ticket_ids = (
+        await session.scalars(
+            update(Ticket)
+            .where(Ticket.contact_id == source_id)
+            .values(
+                contact_id=target_id, account_id=func.coalesce(Ticket.account_id, target.account_id)
+            )
+            .returning(Ticket.id),
+            execution_options=no_sync,
+        )
+    ).all()
+    message_ids = (
+        await session.scalars(
+            update(Message)
+            .where(Message.author_contact_id == source_id)
+            .values(author_contact_id=target_id)
+            .returning(Message.id),
+            execution_options=no_sync,
+        )
+    ).all()
+    # Contacts merged into the source earlier now point at the final target directly.
+    await session.execute(
+        update(Contact).where(Contact.merged_into_id == source_id).values(merged_into_id=target_id),
+        execution_options=no_sync,
+    )
+    source.merged_into_id = target_id
+    await session.flush()
+
+    target = await get_contact(session, target_id)
+    moved = {
+        "merged_contact_id": source_id,
+        "identity_ids": sorted(identity_ids),
+        "ticket_ids": sorted(ticket_ids),
+        "message_ids": sorted(message_ids),
+    }
+    record(
+        session,
+        actor_id=actor_id,
+        action="contact.merged",
+        entity_type="contact",
+        entity_id=target_id,
+        before=before,
+        after={**_audit_snapshot(target), **moved},
+    )
+    emit(
+        session,
+        topic=CONTACT_MERGED,
+        payload={"source_id": source_id, "target_id": target_id, **moved},
+    )
+    return target
