@@ -17,9 +17,11 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
+from app.accounts.controller import AccountController
 from app.auth.controller import AuthController
 from app.clock import Clock, utc_now
 from app.config import Settings
+from app.contacts.controller import ContactController
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
 from app.deps import dependencies
 from app.errors import problem_handlers
@@ -27,7 +29,15 @@ from app.health.controller import healthz, readyz
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 
-API_ROUTERS: list[Any] = [AuthController, TicketController, contact_tickets, healthz, readyz]
+API_ROUTERS: list[Any] = [
+    AuthController,
+    AccountController,
+    ContactController,
+    TicketController,
+    contact_tickets,
+    healthz,
+    readyz,
+]
 
 
 def create_app(
