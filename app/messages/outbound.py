@@ -1,0 +1,96 @@
+"""Builds the channel-neutral `OutboundMessage` for a queued reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.attachments.storage import AttachmentStore
+from app.contacts.models import Contact, ContactIdentity
+from app.inboxes.models import Inbox
+from app.ingest.types import OutboundAttachment, OutboundMessage, SenderIdentity
+from app.messages.models import Message
+from app.security.crypto import SecretBox
+from app.tickets.models import Ticket
+
+# Which of the contact's addresses a reply on each channel goes to.
+RECIPIENT_KIND = {
+    "email": ("email",),
+    "whatsapp": ("whatsapp", "phone"),
+    "telegram": ("telegram",),
+    "messenger": ("messenger",),
+    "instagram": ("instagram",),
+    "chat": ("widget",),
+}
+
+
+class Undeliverable(Exception):
+    """The reply cannot be sent at all (no address, no inbox); retrying will not help."""
+
+
+async def _recipient(session: AsyncSession, ticket: Ticket) -> SenderIdentity:
+    kinds = RECIPIENT_KIND.get(ticket.channel, ())
+    contact = await session.get(Contact, ticket.contact_id)
+    assert contact is not None
+    identities = (
+        await session.scalars(
+            select(ContactIdentity)
+            .where(ContactIdentity.contact_id == contact.id, ContactIdentity.kind.in_(kinds))
+            .order_by(ContactIdentity.id)
+        )
+    ).all()
+    if ticket.channel == "email" and contact.email:
+        return SenderIdentity("email", contact.email)
+    for kind in kinds:  # in order of preference
+        for identity in identities:
+            if identity.kind == kind:
+                return SenderIdentity(kind, identity.value)
+    raise Undeliverable(f"the contact has no {' or '.join(kinds) or ticket.channel} address")
+
+
+async def build_outbound(
+    session: AsyncSession, message: Message, *, store: AttachmentStore, box: SecretBox
+) -> tuple[OutboundMessage, dict[str, Any], dict[str, Any]]:
+    """(the message, the inbox's settings, its decrypted secrets) for the channel adapter."""
+    ticket = await session.get(Ticket, message.ticket_id)
+    assert ticket is not None
+    inbox = await session.get(Inbox, ticket.inbox_id) if ticket.inbox_id else None
+    if inbox is None:
+        raise Undeliverable("the ticket has no inbox to send from")
+    thread = (
+        await session.scalars(
+            select(Message.external_id)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.external_id.is_not(None),
+                Message.seq < message.seq,
+            )
+            .order_by(Message.seq)
+        )
+    ).all()
+    loaded = await session.scalar(
+        select(Message).where(Message.id == message.id).options(selectinload(Message.attachments))
+    )
+    assert loaded is not None
+    outbound = OutboundMessage(
+        message_id=message.id,
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        channel=ticket.channel,
+        inbox_id=inbox.id,
+        recipient=await _recipient(session, ticket),
+        subject=ticket.subject,
+        text=message.body_text,
+        html=message.body_html,
+        attachments=tuple(
+            OutboundAttachment(a.filename, a.content_type, str(store.path_for(a.sha256)))
+            for a in loaded.attachments
+        ),
+        thread_external_ids=tuple(e for e in thread if e),
+        automated=message.author_type == "system",
+    )
+    secrets = box.open(inbox.secrets_encrypted) if inbox.secrets_encrypted else {}
+    return outbound, dict(inbox.settings), secrets
