@@ -3,12 +3,9 @@ FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY app ./app
-COPY channels ./channels
-COPY routing ./routing
-COPY knowledge_base ./knowledge_base
-COPY widgets ./widgets
+# The whole context: .dockerignore leaves out tests, docs, bench and local state, and the
+# packages pyproject.toml installs are whichever of app/, channels/, ... exist.
+COPY . .
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
 
@@ -24,10 +21,12 @@ RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin rela
     && chown relaydesk:relaydesk /data
 
 COPY --from=build /opt/venv /opt/venv
-# `relaydesk migrate` runs Alembic from the working directory.
+# app.startup looks for alembic.ini (and through it migrations/) next to the `app` package,
+# which is the repository root in a checkout and site-packages in this installed image.
+COPY alembic.ini /opt/venv/lib/python3.11/site-packages/
+COPY migrations /opt/venv/lib/python3.11/site-packages/migrations
 WORKDIR /srv/relaydesk
-COPY alembic.ini ./
-COPY migrations ./migrations
+RUN chown relaydesk:relaydesk /srv/relaydesk
 
 USER relaydesk
 VOLUME /data
