@@ -1,0 +1,1 @@
+"""Knowledge base and help center, with the search port and its backends."""

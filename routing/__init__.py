@@ -1,0 +1,1 @@
+"""Routing: a pure decision core (`routing/core/`) and a thin database driver."""

@@ -1,0 +1,1 @@
+"""The embeddable chat widget: static assets, loader and configuration endpoint."""
