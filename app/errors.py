@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,20 @@ def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
     return _domain_error(request, conflict_from_integrity_error(exc))
 
 
+def _data_error(_: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
+    # PostgreSQL refused a value the schema let through: a NUL byte in text, a number past
+    # 64 bits in a path or query. That is the caller's input, not a server fault.
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+    log.info("rejected input the database cannot store: %s", reason)
+    return problem(
+        422,
+        "Validation failed",
+        f"a value cannot be stored: {reason}",
+        code="validation_failed",
+        errors=[FieldError("body", "contains a value the database cannot store")],
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal error", "an unexpected error occurred", code="internal_error")
@@ -195,5 +209,6 @@ problem_handlers: dict[type[Exception] | int, Any] = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     IntegrityError: _integrity_error,
+    DataError: _data_error,
     Exception: _unexpected_error,
 }
