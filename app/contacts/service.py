@@ -241,6 +241,8 @@ async def do_create_contact(
     wanted = _requested_identities(
         email=email, phone=phone, identities=identities, identities_field="identities"
     )
+    if not wanted and not name:
+        raise ValidationFailed.field("name", "a contact needs a name or at least one address")
     await check_addresses_free(session, wanted, contact_id=None)
     primary_email = next((i.value for _, i in wanted if i.kind == "email"), None)
     if account_id is msgspec.UNSET:

@@ -211,6 +211,7 @@ async def test_validation_errors_name_the_field(
         ("post", {"identities": [{"kind": "email", "value": "nope"}]}, "identities[0].value"),
         ("post", {"account_id": 987654321}, "account_id"),
         ("post", {"name": ""}, "name"),
+        ("post", {"locale": "en"}, "name"),
         ("patch", {"locale": "not a locale"}, "locale"),
         ("patch", {"email": None}, "email"),
         ("patch", {"remove_identity_ids": [stranger.identities[0].id]}, "remove_identity_ids"),
