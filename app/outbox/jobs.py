@@ -1,0 +1,62 @@
+"""Which arq jobs each outbox topic triggers, and the outbox's own housekeeping job.
+
+`TOPIC_JOBS` is the one place a package says "when this event is committed, run that job":
+add a mapper for your topic; the relay (app.outbox.relay) enqueues what it returns, once
+per event, with a job id derived from the event id. Mappers are pure and must not raise on
+a payload they do not care about: return `[]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete
+
+from app.db.engine import transaction
+from app.outbox.models import OutboxEvent
+from app.outbox.service import MESSAGE_CREATED
+
+if TYPE_CHECKING:
+    from app.worker import JobContext
+
+JobRequest = tuple[str, dict[str, Any]]
+TopicMapper = Callable[[dict[str, Any]], list[JobRequest]]
+
+# Published events are kept this long for debugging, then pruned.
+PUBLISHED_RETENTION = timedelta(days=7)
+
+
+def message_created_jobs(payload: dict[str, Any]) -> list[JobRequest]:
+    """An agent's reply stored as `queued` is handed to its channel by `send_outbound`."""
+    if (
+        payload.get("direction") == "outbound"
+        and not payload.get("internal", False)
+        and payload.get("status") == "queued"
+        and isinstance(payload.get("message_id"), int)
+    ):
+        return [("send_outbound", {"message_id": payload["message_id"]})]
+    return []
+
+
+TOPIC_JOBS: dict[str, TopicMapper] = {
+    MESSAGE_CREATED: message_created_jobs,
+}
+
+
+def jobs_for(topic: str, payload: dict[str, Any]) -> list[JobRequest]:
+    mapper = TOPIC_JOBS.get(topic)
+    return mapper(payload) if mapper else []
+
+
+async def prune_outbox(ctx: JobContext) -> int:
+    """Delete events published more than `PUBLISHED_RETENTION` ago; pending ones are kept."""
+    cutoff = ctx["clock"]() - PUBLISHED_RETENTION
+    async with transaction(ctx["sessionmaker"]) as session:
+        result = await session.execute(
+            delete(OutboxEvent).where(
+                OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff
+            )
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]

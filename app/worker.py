@@ -1,0 +1,125 @@
+"""The arq worker: one `WorkerSettings` collecting each package's `jobs.py`.
+
+Jobs receive a `JobContext` built once per worker process in `startup`. Background loops
+that are not jobs (the outbox relay; the mail pollers later) are listed in
+`BACKGROUND_TASKS`: every worker process runs each of them next to its jobs, so they must be
+safe to run in several processes at once (the relay claims rows with SKIP LOCKED).
+
+`relaydesk worker` and `relaydesk dev` build the worker with `create_worker(settings)`;
+`arq app.worker.WorkerSettings` works too and reads the settings from the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, NotRequired, TypedDict, cast
+
+import httpx
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import cron
+from arq.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.clock import Clock, utc_now
+from app.config import Settings
+from app.db.engine import SessionMaker, create_engine, create_sessionmaker
+from app.outbox import jobs as outbox_jobs
+from app.outbox.relay import run_relay
+from app.security.crypto import SecretBox
+
+log = logging.getLogger(__name__)
+
+
+class JobContext(TypedDict):
+    """What every job finds in `ctx`; tests build one and call the job directly."""
+
+    settings: Settings
+    clock: Clock
+    redis: ArqRedis
+    sessionmaker: SessionMaker
+    http: httpx.AsyncClient
+    secret_box: SecretBox
+    # Set by arq for each job run.
+    job_id: NotRequired[str]
+    job_try: NotRequired[int]
+
+
+BackgroundTask = Callable[[JobContext], Coroutine[Any, Any, None]]
+
+
+async def relay_outbox(ctx: JobContext) -> None:
+    await run_relay(ctx["sessionmaker"], ctx["redis"], clock=ctx["clock"])
+
+
+# Extension point: long-running loops started with every worker (e.g. IMAP pollers).
+BACKGROUND_TASKS: list[BackgroundTask] = [relay_outbox]
+
+
+def _functions() -> list[Any]:
+    functions: list[Any] = []
+    try:
+        from app.messages.jobs import send_outbound  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as exc:  # pragma: no cover - until app.messages.jobs lands
+        if exc.name != "app.messages.jobs":
+            raise
+    else:
+        functions.append(send_outbound)
+    return functions
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or Settings.from_env()
+    ctx["settings"] = settings
+    ctx.setdefault("clock", utc_now)
+    engine = create_engine(settings.database)
+    ctx["_engine"] = engine
+    ctx["sessionmaker"] = create_sessionmaker(engine)
+    ctx["http"] = httpx.AsyncClient(timeout=10.0)
+    ctx["secret_box"] = SecretBox(settings.security.secret_key)
+    job_ctx = cast("JobContext", ctx)
+    ctx["_background"] = [
+        asyncio.create_task(task(job_ctx), name=f"relaydesk:{task.__name__}")
+        for task in BACKGROUND_TASKS
+    ]
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Stop what `startup` started; safe to call twice (app.cli calls it after a crash)."""
+    if "_engine" not in ctx:
+        return
+    tasks: list[asyncio.Task[None]] = ctx.pop("_background", [])
+    for task in tasks:
+        task.cancel()
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, Exception):
+            log.error("background task failed", exc_info=result)
+    await ctx["http"].aclose()
+    engine: AsyncEngine = ctx.pop("_engine")
+    await engine.dispose()
+
+
+class WorkerSettings:
+    functions = [*_functions(), outbox_jobs.prune_outbox]
+    # arq types ctx as a plain dict; ours is the JobContext TypedDict.
+    cron_jobs = [cron(outbox_jobs.prune_outbox, hour={3}, minute={17})]  # type: ignore[arg-type]
+    on_startup = startup
+    on_shutdown = shutdown
+    job_timeout = 120
+    max_tries = 5
+    keep_result = 3600  # also how long a relayed job id is remembered
+
+
+def create_worker(settings: Settings, *, clock: Clock = utc_now, **overrides: Any) -> Worker:
+    """A worker for `settings`; signals are the caller's business (see app.cli)."""
+    options: dict[str, Any] = {
+        name: value for name, value in vars(WorkerSettings).items() if not name.startswith("_")
+    }
+    options.update(
+        redis_settings=RedisSettings.from_dsn(settings.redis.url),
+        ctx={"settings": settings, "clock": clock},
+        handle_signals=False,
+        **overrides,
+    )
+    return Worker(**options)
