@@ -53,8 +53,12 @@ class SecuritySettings:
 class StorageSettings:
     data_dir: Path = Path("data")
     max_attachment_bytes: int = 25 * 1024 * 1024
-    max_request_body_bytes: int = 30 * 1024 * 1024
     allowed_attachment_types: tuple[str, ...] = ()  # empty: any type is accepted
+
+    @property
+    def max_request_body_bytes(self) -> int:
+        """The largest request body: one attachment plus room for the multipart framing."""
+        return self.max_attachment_bytes + 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -310,3 +310,13 @@ async def test_agent_sees_only_own_and_team_tickets(
         await client.get(f"/api/v1/contacts/{own_ticket['contact_id']}/tickets", headers=headers)
     ).json()
     assert {t["id"] for t in history["items"]} == {team_ticket["id"], own_ticket["id"]}
+
+
+async def test_oversized_body_is_refused_with_413(client: AsyncClient, db_session: AsyncSession) -> None:
+    headers = await auth_headers(db_session, await make_agent(db_session, role="admin"))
+    huge = {**NEW_TICKET, "body": "x" * (3 * 1024 * 1024)}  # test settings allow 2 MiB bodies
+
+    response = await client.post("/api/v1/tickets", json=huge, headers=headers)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
