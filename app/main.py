@@ -26,6 +26,7 @@ from app.db.engine import SessionMaker, create_engine, create_sessionmaker
 from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
+from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 
@@ -73,8 +74,10 @@ def create_app(
         response.raise_for_status()
         return "meilisearch"
 
+    metrics = Metrics()
     app = Litestar(
-        route_handlers=API_ROUTERS,
+        route_handlers=[*API_ROUTERS, metrics_endpoint],
+        middleware=[MetricsMiddleware(metrics)],
         dependencies=dependencies,
         exception_handlers=problem_handlers,
         lifespan=[lifespan],
@@ -94,6 +97,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.metrics = metrics
     app.state.secret_box = SecretBox(settings.security.secret_key)
     app.state.search_health = search_health
     if sessionmaker is not None:
