@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
 from app.accounts.controller import AccountController
+from app.agents.controller import AgentController, SkillController, TeamController
 from app.auth.controller import AuthController
 from app.clock import Clock, utc_now
 from app.config import Settings
@@ -27,11 +28,16 @@ from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from app.inboxes.controller import InboxController
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 
 API_ROUTERS: list[Any] = [
     AuthController,
+    AgentController,
+    TeamController,
+    SkillController,
+    InboxController,
     AccountController,
     ContactController,
     TicketController,

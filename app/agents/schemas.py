@@ -51,6 +51,9 @@ class AgentCreate(Input):
 
 
 class AgentUpdate(Input):
+    """Admins may send any field; an agent editing themselves only `SELF_SERVICE_FIELDS`."""
+
+    email: Email | msgspec.UnsetType = msgspec.UNSET
     name: Name | msgspec.UnsetType = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
@@ -59,6 +62,9 @@ class AgentUpdate(Input):
     team_ids: list[Id] | msgspec.UnsetType = msgspec.UNSET
     skills: list[SkillAssignment] | msgspec.UnsetType = msgspec.UNSET
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+
+
+SELF_SERVICE_FIELDS = frozenset({"name", "password", "presence"})
 
 
 class TeamOut(Output):
@@ -89,3 +95,9 @@ class SkillOut(Output):
 
 class SkillCreate(Input):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class SkillUpdate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )

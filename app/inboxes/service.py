@@ -1,0 +1,271 @@
+"""Inboxes: configured channel endpoints.
+
+An inbox's settings are split in two: plain settings (a JSON object anyone on staff may
+read) and secret settings (passwords, tokens, API keys), which are kept only in
+`secrets_encrypted`, sealed with the `SecretBox` derived from RELAYDESK_SECRET_KEY. Responses
+and audit rows name the secret keys that are set, never their values; channel workers read
+them with `inbox_secrets()`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.service import check_teams
+from app.audit.service import record, snapshot
+from app.errors import FieldError, NotFound, ValidationFailed
+from app.inboxes.models import CHANNELS, Inbox
+from app.inboxes.schemas import InboxOut, InboxUpdate
+from app.pagination import page_of, paginate
+from app.security.crypto import SecretBox
+
+SettingsValidator = Callable[[dict[str, Any]], None]
+
+# Per-channel checks of an inbox's settings, e.g. the email channel requires its IMAP and
+# SMTP fields. The domain never imports a channel, so the composition root fills this from
+# the channel packages. A validator gets the plain and the secret settings merged in one dict
+# and raises `ValidationFailed` naming the field as `settings.<key>`.
+SETTINGS_VALIDATORS: dict[str, SettingsValidator] = {}
+
+MAX_SETTINGS = 64
+MAX_KEY_LENGTH = 100
+MAX_VALUE_LENGTH = 10_000
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+SECRET_SUFFIXES = ("_password", "_token", "_secret", "_api_key")
+# Bare "password", "token" and "api_key" are secrets too: storing one in plain text would be
+# a worse mistake than hiding a value that was harmless.
+SECRET_NAMES = frozenset({"secret", "app_secret", "access_token", "password", "token", "api_key"})
+AUDITED = ("name", "channel", "settings", "team_id", "is_active")
+
+
+def is_secret_key(key: str) -> bool:
+    key = key.lower()
+    return key in SECRET_NAMES or key.endswith(SECRET_SUFFIXES)
+
+
+def check_channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ValidationFailed.field("channel", f"must be one of {', '.join(CHANNELS)}")
+    return channel
+
+
+def check_settings(settings: Any, *, field: str = "settings") -> dict[str, Any]:
+    """The shape every channel shares: a flat object of at most `MAX_SETTINGS` keys whose
+    values are strings, numbers, booleans or null."""
+    if not isinstance(settings, dict):
+        raise ValidationFailed.field(field, "must be an object")
+    if len(settings) > MAX_SETTINGS:
+        raise ValidationFailed.field(field, f"must have at most {MAX_SETTINGS} keys")
+    errors = []
+    for key, value in settings.items():
+        if len(key) > MAX_KEY_LENGTH or not KEY_PATTERN.fullmatch(key):
+            errors.append(
+                FieldError(
+                    field,
+                    f"key {key[:MAX_KEY_LENGTH]!r} must be 1-{MAX_KEY_LENGTH} letters, digits, "
+                    "'_', '.' or '-'",
+                )
+            )
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            errors.append(FieldError(f"{field}.{key}", "must be a string, number, boolean or null"))
+        elif isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+            errors.append(
+                FieldError(f"{field}.{key}", f"must be at most {MAX_VALUE_LENGTH} characters")
+            )
+    if errors:
+        raise ValidationFailed(*errors)
+    return settings
+
+
+def _run_channel_validator(channel: str, plain: dict[str, Any], secrets: dict[str, Any]) -> None:
+    if len(plain) + len(secrets) > MAX_SETTINGS:
+        raise ValidationFailed.field("settings", f"must have at most {MAX_SETTINGS} keys")
+    validator = SETTINGS_VALIDATORS.get(channel)
+    if validator is not None:
+        validator({**plain, **secrets})
+
+
+def _merge(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7396 at the top level: a listed key is replaced, a null value removes it."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    plain = {k: v for k, v in settings.items() if not is_secret_key(k)}
+    secrets = {k: v for k, v in settings.items() if is_secret_key(k)}
+    return plain, secrets
+
+
+def _seal(box: SecretBox, secrets: dict[str, Any]) -> bytes | None:
+    return box.seal(secrets) if secrets else None
+
+
+def inbox_secrets(inbox: Inbox, box: SecretBox) -> dict[str, Any]:
+    """The decrypted secret settings, for the channel workers. Raises `ValueError` when they
+    cannot be decrypted (RELAYDESK_SECRET_KEY changed)."""
+    if inbox.secrets_encrypted is None:
+        return {}
+    return box.open(inbox.secrets_encrypted)
+
+
+def _readable_secrets(inbox: Inbox, box: SecretBox) -> dict[str, Any] | None:
+    try:
+        return inbox_secrets(inbox, box)
+    except ValueError:
+        return None
+
+
+def inbox_out(inbox: Inbox, box: SecretBox) -> InboxOut:
+    secrets = _readable_secrets(inbox, box)
+    return InboxOut(
+        id=inbox.id,
+        name=inbox.name,
+        channel=inbox.channel,
+        settings=dict(inbox.settings),
+        secret_keys=sorted(secrets or {}),
+        secrets_readable=secrets is not None,
+        team_id=inbox.team_id,
+        is_active=inbox.is_active,
+        created_at=inbox.created_at,
+        updated_at=inbox.updated_at,
+    )
+
+
+async def get_inbox(session: AsyncSession, inbox_id: int) -> Inbox:
+    inbox = await session.get(Inbox, inbox_id)
+    if inbox is None:
+        raise NotFound(f"inbox {inbox_id} does not exist")
+    return inbox
+
+
+async def list_inboxes(
+    session: AsyncSession,
+    *,
+    channel: str | None = None,
+    is_active: bool | None = None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Inbox], str | None]:
+    stmt = select(Inbox)
+    if channel is not None:
+        stmt = stmt.where(Inbox.channel == check_channel(channel))
+    if is_active is not None:
+        stmt = stmt.where(Inbox.is_active.is_(is_active))
+    rows = (await session.scalars(paginate(stmt, Inbox.id, limit=limit, cursor=cursor))).all()
+    return page_of(rows, limit=limit)
+
+
+async def do_create_inbox(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    actor_id: int | None,
+    name: str,
+    channel: str,
+    settings: Any,
+    team_id: int | None = None,
+    is_active: bool = True,
+) -> Inbox:
+    check_channel(channel)
+    settings = check_settings(settings)
+    plain, secrets = _split({k: v for k, v in settings.items() if v is not None})
+    _run_channel_validator(channel, plain, secrets)
+    if team_id is not None:
+        await check_teams(session, [team_id], field="team_id")
+    inbox = Inbox(
+        name=name,
+        channel=channel,
+        settings=plain,
+        secrets_encrypted=_seal(box, secrets),
+        team_id=team_id,
+        is_active=is_active,
+    )
+    session.add(inbox)
+    await session.flush()
+    after = snapshot(inbox, AUDITED) | {"secret_keys": sorted(secrets)}
+    record(
+        session,
+        actor_id=actor_id,
+        action="inbox.create",
+        entity_type="inbox",
+        entity_id=inbox.id,
+        after=after,
+    )
+    return inbox
+
+
+async def do_update_inbox(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    actor_id: int | None,
+    inbox_id: int,
+    changes: InboxUpdate,
+) -> Inbox:
+    inbox = await get_inbox(session, inbox_id)
+    before = snapshot(inbox, AUDITED)
+    if changes.name is not msgspec.UNSET:
+        inbox.name = changes.name
+    if changes.team_id is not msgspec.UNSET:
+        if changes.team_id is not None:
+            await check_teams(session, [changes.team_id], field="team_id")
+        inbox.team_id = changes.team_id
+    if changes.is_active is not msgspec.UNSET:
+        inbox.is_active = changes.is_active
+    audit_secrets: dict[str, Any] = {}
+    if changes.settings is not msgspec.UNSET:
+        plain_patch, secret_patch = _split(check_settings(changes.settings))
+        stored = _readable_secrets(inbox, box)
+        if stored is None:
+            # Undecryptable secrets are useless anyway; the admin is sending them again.
+            audit_secrets["secrets_reset"] = True
+        old_secrets = stored or {}
+        plain = _merge(inbox.settings, plain_patch)
+        secrets = _merge(old_secrets, secret_patch)
+        _run_channel_validator(inbox.channel, plain, secrets)
+        changed = sorted(k for k in secret_patch if old_secrets.get(k) != secrets.get(k))
+        if changed:
+            audit_secrets["secrets_changed"] = changed
+        inbox.settings = plain
+        inbox.secrets_encrypted = _seal(box, secrets)
+    await session.flush()
+    after = snapshot(inbox, AUDITED) | audit_secrets
+    record(
+        session,
+        actor_id=actor_id,
+        action="inbox.update",
+        entity_type="inbox",
+        entity_id=inbox.id,
+        before=before,
+        after=after,
+    )
+    return inbox
+
+
+async def do_delete_inbox(session: AsyncSession, *, actor_id: int | None, inbox_id: int) -> None:
+    """Tickets and messages of the inbox stay, with no inbox. To stop an inbox but keep its
+    configuration, set `is_active` to false instead."""
+    inbox = await get_inbox(session, inbox_id)
+    before = snapshot(inbox, AUDITED)
+    await session.delete(inbox)
+    await session.flush()
+    record(
+        session,
+        actor_id=actor_id,
+        action="inbox.delete",
+        entity_type="inbox",
+        entity_id=inbox_id,
+        before=before,
+    )
