@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
@@ -21,6 +21,9 @@ import uvicorn
 
 from app.config import Settings, SettingsError
 from app.startup import StartupError
+
+if TYPE_CHECKING:
+    from app.agents.models import Agent
 
 EXIT_USAGE = 1
 EXIT_ENVIRONMENT = 2
@@ -271,11 +274,11 @@ def create_admin(email: str, name: str | None) -> None:
     password = _read_password()
     if len(password) < MIN_PASSWORD_LENGTH:
         raise CommandFailed(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
-    agent_id = asyncio.run(_create_admin(settings, email, name or email.split("@")[0], password))
-    click.echo(f"created admin {email} (id {agent_id})")
+    agent = asyncio.run(_create_admin(settings, email, name or email.split("@")[0], password))
+    click.echo(f"created admin {agent.email} (id {agent.id})")
 
 
-async def _create_admin(settings: Settings, email: str, name: str, password: str) -> int:
+async def _create_admin(settings: Settings, email: str, name: str, password: str) -> Agent:
     from app.agents.service import do_create_agent
     from app.db.engine import create_engine, create_sessionmaker, transaction
     from app.errors import Conflict
@@ -286,7 +289,7 @@ async def _create_admin(settings: Settings, email: str, name: str, password: str
             agent = await do_create_agent(
                 session, email=email, name=name, role="admin", password=password
             )
-            return agent.id
+            return agent
     except Conflict:
         raise CommandFailed(f"an agent with email {email} already exists") from None
     finally:

@@ -34,6 +34,8 @@ def alembic_config(database_url: str) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["url"] = database_url
     config.attributes["skip_logging"] = True
+    # alembic.ini predates this option; without it Alembic warns on every load.
+    config.set_main_option("path_separator", "os")
     return config
 
 

@@ -22,9 +22,12 @@ from arq.cron import cron
 from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.attachments.storage import AttachmentStore
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
+from app.ingest.types import ChannelSender
+from app.messages.jobs import send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
@@ -41,6 +44,8 @@ class JobContext(TypedDict):
     sessionmaker: SessionMaker
     http: httpx.AsyncClient
     secret_box: SecretBox
+    attachment_store: AttachmentStore
+    senders: dict[str, ChannelSender]
     # Set by arq for each job run.
     job_id: NotRequired[str]
     job_try: NotRequired[int]
@@ -57,16 +62,10 @@ async def relay_outbox(ctx: JobContext) -> None:
 BACKGROUND_TASKS: list[BackgroundTask] = [relay_outbox]
 
 
-def _functions() -> list[Any]:
-    functions: list[Any] = []
-    try:
-        from app.messages.jobs import send_outbound  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError as exc:  # pragma: no cover - until app.messages.jobs lands
-        if exc.name != "app.messages.jobs":
-            raise
-    else:
-        functions.append(send_outbound)
-    return functions
+def channel_senders(settings: Settings, http: httpx.AsyncClient) -> dict[str, ChannelSender]:
+    """The adapter that sends on each channel (`send_outbound` fails a message whose channel
+    has none). The channel adapters register here: this is the composition root."""
+    return {}
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -78,6 +77,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = create_sessionmaker(engine)
     ctx["http"] = httpx.AsyncClient(timeout=10.0)
     ctx["secret_box"] = SecretBox(settings.security.secret_key)
+    ctx["attachment_store"] = AttachmentStore(settings.storage)
+    ctx["senders"] = channel_senders(settings, ctx["http"])
     job_ctx = cast("JobContext", ctx)
     ctx["_background"] = [
         asyncio.create_task(task(job_ctx), name=f"relaydesk:{task.__name__}")
@@ -101,7 +102,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [*_functions(), outbox_jobs.prune_outbox]
+    functions = [send_outbound, outbox_jobs.prune_outbox]
     # arq types ctx as a plain dict; ours is the JobContext TypedDict.
     cron_jobs = [cron(outbox_jobs.prune_outbox, hour={3}, minute={17})]  # type: ignore[arg-type]
     on_startup = startup
