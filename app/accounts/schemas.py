@@ -5,7 +5,11 @@ from typing import Annotated, Any
 
 import msgspec
 
-from app.schemas import Input, Name, Output
+from app.schemas import Input, Output
+
+# PostgreSQL text cannot hold NUL: refuse it here rather than fail at the database.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 
 Domain = Annotated[
     str,
@@ -17,10 +21,10 @@ Domain = Annotated[
     ),
 ]
 Domains = Annotated[list[Domain], msgspec.Meta(max_length=50)]
-Tier = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Tier = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
 # Free-form attributes set by integrations; keys are bounded so a typo cannot grow a row forever.
 CustomFields = Annotated[
-    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=100)], Any],
+    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)], Any],
     msgspec.Meta(max_length=100),
 ]
 

@@ -17,6 +17,31 @@ from app.pagination import check_limit, page_of, paginate
 
 AUDITED = ("name", "domains", "tier", "custom_fields")
 MAX_QUERY_LENGTH = 200
+MAX_ID = 2**63 - 1
+
+
+def check_id(entity: str, entity_id: int) -> int:
+    """An id outside BIGINT cannot exist; answer "not found" before the driver overflows."""
+    if not 1 <= entity_id <= MAX_ID:
+        raise NotFound(f"{entity} {entity_id} does not exist")
+    return entity_id
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def check_custom_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    # PostgreSQL's JSONB cannot store \u0000; refuse it instead of failing at the database.
+    if _has_nul(values):
+        raise ValidationFailed.field("custom_fields", "must not contain NUL characters")
+    return dict(values)
 
 
 def like_pattern(text: str) -> str:
@@ -31,6 +56,8 @@ def check_query(q: str | None) -> str | None:
     q = q.strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise ValidationFailed.field("q", f"must be at most {MAX_QUERY_LENGTH} characters")
+    if "\x00" in q:
+        raise ValidationFailed.field("q", "must not contain NUL characters")
     return q or None
 
 
@@ -59,6 +86,7 @@ def account_out(account: Account) -> AccountOut:
 
 async def get_account(session: AsyncSession, account_id: int) -> Account:
     # populate_existing: a flush leaves server-side `updated_at` expired on the identity map.
+    check_id("account", account_id)
     account = await session.scalar(
         select(Account).where(Account.id == account_id).execution_options(populate_existing=True)
     )
@@ -122,7 +150,7 @@ async def do_create_account(
         name=name.strip(),
         domains=await check_domains(session, domains),
         tier=tier,
-        custom_fields=dict(custom_fields or {}),
+        custom_fields=check_custom_fields(custom_fields or {}),
     )
     session.add(account)
     await session.flush()
@@ -157,7 +185,9 @@ async def do_update_account(
         account.tier = tier
     if custom_fields is not msgspec.UNSET:
         # A new dict: JSONB columns do not track in-place mutation.
-        account.custom_fields = merge_patch(account.custom_fields, custom_fields)
+        account.custom_fields = merge_patch(
+            account.custom_fields, check_custom_fields(custom_fields)
+        )
     await session.flush()
     record(
         session,

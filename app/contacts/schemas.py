@@ -5,16 +5,20 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.accounts.schemas import CustomFields
-from app.schemas import Email, Id, Input, Name, Output
+from app.accounts.schemas import NO_NUL, CustomFields, Name
+from app.schemas import Id, Input, Output
 
 IdentityKind = Literal["email", "phone", "whatsapp", "telegram", "messenger", "instagram", "widget"]
-Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Email = Annotated[
+    str,
+    msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),
+]
+Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=NO_NUL)]
 Locale = Annotated[
     str, msgspec.Meta(max_length=20, pattern=r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 ]
-TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-IdentityValue = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
+IdentityValue = Annotated[str, msgspec.Meta(min_length=1, max_length=320, pattern=NO_NUL)]
 
 
 class IdentityIn(Input):

@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Account
-from app.accounts.service import check_account_exists, check_query, like_pattern, merge_patch
+from app.accounts.service import (
+    MAX_ID,
+    check_account_exists,
+    check_custom_fields,
+    check_id,
+    check_query,
+    like_pattern,
+    merge_patch,
+)
 from app.audit.service import record, snapshot
 from app.contacts.identities import EQUIVALENT_KINDS, Identity, account_for_email, normalize
 from app.contacts.models import Contact, ContactIdentity
@@ -77,6 +85,7 @@ def _audit_snapshot(contact: Contact) -> dict[str, Any]:
 
 async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
     """Any contact, merged ones included (they answer with `merged_into_id` set)."""
+    check_id("contact", contact_id)
     # populate_existing: after a flush or a bulk UPDATE the identity map may hold stale rows.
     contact = await session.scalar(
         select(Contact)
@@ -211,6 +220,8 @@ async def list_contacts(
     if (q := check_query(q)) is not None:
         stmt = _search(stmt, q)
     if account_id is not None:
+        if not 1 <= account_id <= MAX_ID:
+            raise ValidationFailed.field("account_id", f"must be between 1 and {MAX_ID}")
         stmt = stmt.where(Contact.account_id == account_id)
     rows = (await session.scalars(paginate(stmt, Contact.id, limit=limit, cursor=cursor))).all()
     return page_of(rows, limit=check_limit(limit))
@@ -219,7 +230,7 @@ async def list_contacts(
 async def list_account_contacts(
     session: AsyncSession, *, account_id: int, limit: int, cursor: str | None
 ) -> tuple[list[Contact], str | None]:
-    if await session.get(Account, account_id) is None:
+    if await session.get(Account, check_id("account", account_id)) is None:
         raise NotFound(f"account {account_id} does not exist")
     return await list_contacts(session, account_id=account_id, limit=limit, cursor=cursor)
 
@@ -256,7 +267,7 @@ async def do_create_contact(
         locale=locale,
         time_zone=check_time_zone(time_zone),
         account_id=account_id,
-        custom_fields=dict(custom_fields or {}),
+        custom_fields=check_custom_fields(custom_fields or {}),
     )
     session.add(contact)
     await session.flush()
@@ -331,6 +342,8 @@ async def do_update_contact(
         await check_account_exists(session, account_id, field="account_id")
     if time_zone is not msgspec.UNSET:
         check_time_zone(time_zone)
+    if custom_fields is not msgspec.UNSET:
+        custom_fields = check_custom_fields(custom_fields)
 
     for identity in removed:
         await session.delete(identity)
@@ -392,7 +405,7 @@ async def do_delete_contact(
     The row lock makes a concurrent ticket insert wait (its foreign key check needs a
     share lock on the row), so the emptiness check cannot be overtaken.
     """
-    if contact_id not in await _lock_contacts(session, contact_id):
+    if contact_id not in await _lock_contacts(session, check_id("contact", contact_id)):
         raise NotFound(f"contact {contact_id} does not exist")
     contact = await get_contact(session, contact_id)
     tickets = await session.scalar(
@@ -444,7 +457,7 @@ async def do_merge_contacts(
     """
     if source_id == target_id:
         raise ValidationFailed.field("into_id", "a contact cannot be merged into itself")
-    locked = await _lock_contacts(session, source_id, target_id)
+    locked = await _lock_contacts(session, check_id("contact", source_id), target_id)
     if source_id not in locked:
         raise NotFound(f"contact {source_id} does not exist")
     if target_id not in locked:

@@ -139,6 +139,7 @@ async def test_account_validation_errors_name_the_field(
         ("post", "/api/v1/accounts", {"name": "A", "website": "x"}, "website"),
         ("patch", f"/api/v1/accounts/{account.id}", {"tier": ""}, "tier"),
         ("patch", f"/api/v1/accounts/{account.id}", {"name": None}, "name"),
+        ("post", "/api/v1/accounts", {"name": "A", "custom_fields": {"k\x00": 1}}, "custom_fields"),
     ]:
         response = await client.request(method, url, json=body, headers=headers)
         assert response.status_code == 422, (body, response.text)
@@ -204,13 +205,13 @@ async def test_account_contacts_are_paginated_and_exclude_merged_ones(
 
 async def test_unknown_account_is_404(client: AsyncClient, db_session: AsyncSession) -> None:
     headers = await _headers(db_session, role="admin")
-    url = "/api/v1/accounts/987654321"
 
-    responses = [
-        await client.get(url, headers=headers),
-        await client.patch(url, json={"name": "x"}, headers=headers),
-        await client.delete(url, headers=headers),
-        await client.get(f"{url}/contacts", headers=headers),
-    ]
+    for url in ("/api/v1/accounts/987654321", f"/api/v1/accounts/{2**70}"):
+        responses = [
+            await client.get(url, headers=headers),
+            await client.patch(url, json={"name": "x"}, headers=headers),
+            await client.delete(url, headers=headers),
+            await client.get(f"{url}/contacts", headers=headers),
+        ]
 
-    assert [r.status_code for r in responses] == [404, 404, 404, 404]
+        assert [r.status_code for r in responses] == [404, 404, 404, 404]

@@ -109,6 +109,8 @@ async def test_bad_list_parameters_name_the_field(
         ({"cursor": "garbage!"}, "cursor"),
         ({"q": "x" * 201}, "q"),
         ({"account_id": "acme"}, "account_id"),
+        ({"account_id": 2**70}, "account_id"),
+        ({"q": "ada\x00"}, "q"),
     ]:
         response = await client.get("/api/v1/contacts", params=params, headers=headers)
         assert 400 <= response.status_code < 500, (params, response.text)
