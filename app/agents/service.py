@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -117,6 +118,19 @@ async def check_email_free(
     return email
 
 
+async def _flush_agent(session: AsyncSession, agent: Agent) -> None:
+    """Flush; losing a race for an email to a concurrent request is still a 409 naming it."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if "uq_agents_email" in str(exc.orig):
+            raise Conflict(
+                f"an agent with the email {agent.email} already exists",
+                code="duplicate:agent_email",
+            ) from exc
+        raise
+
+
 def check_capacity(capacity: dict[str, int], *, field: str = "capacity") -> dict[str, int]:
     unknown = sorted(set(capacity) - set(TICKET_CHANNELS))
     if unknown:
@@ -183,7 +197,7 @@ async def do_create_agent(
         skills=await check_skills(session, skills),
     )
     session.add(agent)
-    await session.flush()
+    await _flush_agent(session, agent)
     after = _audit_view(agent) | {"password_set": password is not None}
     _audit(session, actor_id, "agent.create", agent.id, after=after)
     return agent
@@ -253,7 +267,7 @@ async def do_update_agent(
     if not agent.is_active and before["is_active"]:
         agent.presence = "offline"
         await _revoke_tokens(session, agent.id, now=now)
-    await session.flush()
+    await _flush_agent(session, agent)
     after = _audit_view(agent) | ({"password_changed": True} if "password" in given else {})
     _audit(session, actor.agent_id, "agent.update", agent.id, before=before, after=after)
     return agent

@@ -1,30 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, AgentSkill
 from app.audit.models import AuditLog
 from app.auth.models import ApiToken
 from tests.factories.agents import auth_headers, make_agent, make_skill, make_team
-
-
-@pytest.fixture
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement the engine runs while the test is active."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_admin_creates_agent_with_documented_body_and_it_can_log_in(
@@ -317,7 +303,8 @@ async def test_list_filters_and_paginates(client: AsyncClient, db_session: Async
     assert [a["id"] for a in first.json()["items"]] == [member.id]
     assert [a["id"] for a in second.json()["items"]] == [sup.id]
     assert second.json()["next_cursor"] is None
-    assert bad_role.status_code in {400, 422}
+    assert bad_role.status_code == 422
+    assert bad_role.json()["errors"][0]["field"] == "role"
 
 
 async def test_inactive_filter(client: AsyncClient, db_session: AsyncSession) -> None:
@@ -364,3 +351,23 @@ async def test_list_runs_a_constant_number_of_queries(
 
     assert many == few
     assert few <= 10, statements
+
+
+async def test_email_race_lost_at_the_constraint_is_still_409_naming_it(
+    client: AsyncClient, db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await make_agent(db_session, role="admin")
+    headers = await auth_headers(db_session, admin)
+    await make_agent(db_session, email="vic@example.test")
+
+    async def not_found_yet(_session: AsyncSession, _email: str) -> None:
+        return None  # as if the other request committed after our check
+
+    monkeypatch.setattr("app.agents.service.find_agent_by_email", not_found_yet)
+    body = {"email": "vic@example.test", "name": "Vic", "role": "agent", "password": "x" * 12}
+
+    response = await client.post("/api/v1/agents", json=body, headers=headers)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "duplicate:agent_email"
+    assert "vic@example.test" in response.json()["detail"]

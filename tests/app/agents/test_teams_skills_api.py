@@ -178,3 +178,27 @@ async def test_team_unknown_field_is_422(client: AsyncClient, db_session: AsyncS
 
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "members", "message": "unknown field"}]
+
+
+async def test_team_list_runs_a_constant_number_of_queries(
+    client: AsyncClient, db_session: AsyncSession, statements: list[str]
+) -> None:
+    headers = await auth_headers(db_session, await make_agent(db_session))
+
+    async def queries_for_list(teams: int) -> int:
+        for _ in range(teams):
+            members = [(await make_agent(db_session)).id for _ in range(2)]
+            await make_team_with(members)
+        statements.clear()
+        response = await client.get("/api/v1/teams", headers=headers)
+        assert response.status_code == 200
+        assert all(len(t["member_ids"]) == 2 for t in response.json()["items"])
+        return len(statements)
+
+    async def make_team_with(member_ids: list[int]) -> None:
+        team = await make_team(db_session)
+        rows = [{"team_id": team.id, "agent_id": a} for a in member_ids]
+        await db_session.execute(team_members.insert(), rows)
+
+    await queries_for_list(0)  # the first call also stamps the token's last_used_at
+    assert await queries_for_list(2) == await queries_for_list(6)

@@ -287,3 +287,20 @@ async def test_delete_inbox(client: AsyncClient, db_session: AsyncSession) -> No
     )
     assert audit is not None
     assert PASSWORD not in str(audit.before)
+
+
+async def test_inbox_list_runs_a_constant_number_of_queries(
+    client: AsyncClient, db_session: AsyncSession, statements: list[str]
+) -> None:
+    headers = await _admin_headers(db_session)
+
+    async def queries_for_list(inboxes: int) -> int:
+        for _ in range(inboxes):
+            await _create(client, headers)
+        statements.clear()
+        response = await client.get("/api/v1/inboxes", headers=headers)
+        assert response.status_code == 200
+        return len(statements)
+
+    await queries_for_list(0)
+    assert await queries_for_list(2) == await queries_for_list(6)
