@@ -24,7 +24,7 @@ class AccountController(Controller):
     tags = ["accounts"]
 
     @get("/", summary="Accounts, newest first; `q` matches a name fragment or an exact domain")
-    async def list_accounts(
+    async def index(
         self,
         actor: Actor,
         db_session: AsyncSession,
@@ -36,7 +36,7 @@ class AccountController(Controller):
         return Page(items=[account_out(a) for a in items], next_cursor=next_cursor)
 
     @post("/", summary="Create an account")
-    async def create_account(
+    async def create(
         self, data: AccountCreate, actor: Actor, db_session: AsyncSession
     ) -> AccountOut:
         account = await do_create_account(
@@ -50,13 +50,11 @@ class AccountController(Controller):
         return account_out(account)
 
     @get("/{account_id:int}", summary="One account")
-    async def get_account(
-        self, account_id: int, actor: Actor, db_session: AsyncSession
-    ) -> AccountOut:
+    async def show(self, account_id: int, actor: Actor, db_session: AsyncSession) -> AccountOut:
         return account_out(await get_account(db_session, account_id))
 
     @patch("/{account_id:int}", summary="Change an account; `custom_fields` is a merge patch")
-    async def update_account(
+    async def update(
         self, account_id: int, data: AccountUpdate, actor: Actor, db_session: AsyncSession
     ) -> AccountOut:
         account = await do_update_account(
@@ -71,12 +69,12 @@ class AccountController(Controller):
         return account_out(account)
 
     @delete("/{account_id:int}", summary="Delete an account; its contacts stay, unlinked")
-    async def delete_account(self, account_id: int, actor: Actor, db_session: AsyncSession) -> None:
+    async def destroy(self, account_id: int, actor: Actor, db_session: AsyncSession) -> None:
         require_supervisor(actor)
         await do_delete_account(db_session, actor_id=actor.agent_id, account_id=account_id)
 
     @get("/{account_id:int}/contacts", summary="The account's contacts, newest first")
-    async def list_account_contacts(
+    async def contacts(
         self,
         account_id: int,
         actor: Actor,

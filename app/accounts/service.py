@@ -111,10 +111,11 @@ async def check_domains(
     stmt = select(Account.id, Account.domains).where(Account.domains.overlap(cleaned))
     if account_id is not None:
         stmt = stmt.where(Account.id != account_id)
-    for other_id, other_domains in (await session.execute(stmt)).all():
-        taken = sorted(set(other_domains) & set(cleaned))
+    clash = (await session.execute(stmt.order_by(Account.id).limit(1))).first()
+    if clash is not None:
+        taken = sorted(set(clash.domains) & set(cleaned))
         raise Conflict(
-            f"domains: {', '.join(taken)} already belongs to account {other_id}",
+            f"domains: {', '.join(taken)} already belongs to account {clash.id}",
             code="duplicate:account_domain",
         )
     return cleaned

@@ -28,7 +28,7 @@ class ContactController(Controller):
         description="`q` is an exact email (any case), a phone number (any formatting) "
         "or a name fragment. Merged contacts are not listed.",
     )
-    async def list_contacts(
+    async def index(
         self,
         actor: Actor,
         db_session: AsyncSession,
@@ -43,7 +43,7 @@ class ContactController(Controller):
         return Page(items=[contact_out(c) for c in items], next_cursor=next_cursor)
 
     @post("/", summary="Create a contact; its email and phone become identities")
-    async def create_contact(
+    async def create(
         self, data: ContactCreate, actor: Actor, db_session: AsyncSession
     ) -> ContactOut:
         contact = await do_create_contact(
@@ -61,13 +61,11 @@ class ContactController(Controller):
         return contact_out(contact)
 
     @get("/{contact_id:int}", summary="One contact; a merged one has `merged_into_id` set")
-    async def get_contact(
-        self, contact_id: int, actor: Actor, db_session: AsyncSession
-    ) -> ContactOut:
+    async def show(self, contact_id: int, actor: Actor, db_session: AsyncSession) -> ContactOut:
         return contact_out(await get_contact(db_session, contact_id))
 
     @patch("/{contact_id:int}", summary="Change a contact, add or remove its identities")
-    async def update_contact(
+    async def update(
         self, contact_id: int, data: ContactUpdate, actor: Actor, db_session: AsyncSession
     ) -> ContactOut:
         contact = await do_update_contact(
@@ -87,7 +85,7 @@ class ContactController(Controller):
         return contact_out(contact)
 
     @delete("/{contact_id:int}", summary="Delete a contact that has no tickets")
-    async def delete_contact(self, contact_id: int, actor: Actor, db_session: AsyncSession) -> None:
+    async def destroy(self, contact_id: int, actor: Actor, db_session: AsyncSession) -> None:
         require_supervisor(actor)
         await do_delete_contact(db_session, actor_id=actor.agent_id, contact_id=contact_id)
 
@@ -96,7 +94,7 @@ class ContactController(Controller):
         status_code=200,
         summary="Merge this contact into `into_id`; returns the target",
     )
-    async def merge_contact(
+    async def merge(
         self, contact_id: int, data: ContactMerge, actor: Actor, db_session: AsyncSession
     ) -> ContactOut:
         require_supervisor(actor)
