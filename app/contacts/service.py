@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Select, delete, exists, func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -167,6 +168,27 @@ async def check_addresses_free(
             )
 
 
+async def _insert_identities(
+    session: AsyncSession, contact_id: int, wanted: Sequence[tuple[str, Identity]]
+) -> None:
+    """Plain inserts, not ON CONFLICT: a request racing us for an address must end in a 409.
+
+    Losing that race at the unique constraint means the winner has committed, so checking
+    again now finds it and names the request field in the conflict.
+    """
+    if not wanted:
+        return
+    try:
+        async with session.begin_nested():
+            session.add_all(
+                ContactIdentity(contact_id=contact_id, kind=i.kind, value=i.value)
+                for _, i in wanted
+            )
+    except IntegrityError:
+        await check_addresses_free(session, wanted, contact_id=contact_id)
+        raise
+
+
 def _requested_identities(
     *,
     email: str | None,
@@ -271,11 +293,7 @@ async def do_create_contact(
     )
     session.add(contact)
     await session.flush()
-    # Plain inserts, not ON CONFLICT: a racing owner must fail this request with a 409.
-    session.add_all(
-        ContactIdentity(contact_id=contact.id, kind=i.kind, value=i.value) for _, i in wanted
-    )
-    await session.flush()
+    await _insert_identities(session, contact.id, wanted)
     contact = await get_contact(session, contact.id)
     record(
         session,
@@ -350,17 +368,16 @@ async def do_update_contact(
     # Flush the deletes first: an address removed and re-added in one call is a new row.
     await session.flush()
     kept = [Identity(i.kind, i.value) for i in contact.identities if i not in removed]
-    added = [i for _, i in wanted if i not in kept]
-    session.add_all(
-        ContactIdentity(contact_id=contact.id, kind=i.kind, value=i.value) for i in added
-    )
+    added = [(f, i) for f, i in wanted if i not in kept]
+    await _insert_identities(session, contact.id, added)
 
     if name is not msgspec.UNSET:
         contact.name = name.strip() if name else None
     contact.email = next((i.value for f, i in wanted if f == "email"), contact.email)
     contact.phone = next((i.value for f, i in wanted if f == "phone"), contact.phone)
-    contact.email = _primary(contact.email, ("email",), kept + added)
-    contact.phone = _primary(contact.phone, PHONE_KINDS, kept + added)
+    addresses = kept + [i for _, i in added]
+    contact.email = _primary(contact.email, ("email",), addresses)
+    contact.phone = _primary(contact.phone, PHONE_KINDS, addresses)
     if locale is not msgspec.UNSET:
         contact.locale = locale
     if time_zone is not msgspec.UNSET:
@@ -500,15 +517,12 @@ async def do_merge_contacts(
             execution_options=no_sync,
         )
     ).all()
-    message_ids = (
-        await session.scalars(
-            update(Message)
-            .where(Message.author_contact_id == source_id)
-            .values(author_contact_id=target_id)
-            .returning(Message.id),
-            execution_options=no_sync,
-        )
-    ).all()
+    messages = await session.execute(
+        update(Message)
+        .where(Message.author_contact_id == source_id)
+        .values(author_contact_id=target_id),
+        execution_options=no_sync,
+    )
     # Contacts merged into the source earlier now point at the final target directly.
     await session.execute(
         update(Contact).where(Contact.merged_into_id == source_id).values(merged_into_id=target_id),
@@ -522,7 +536,8 @@ async def do_merge_contacts(
         "merged_contact_id": source_id,
         "identity_ids": sorted(identity_ids),
         "ticket_ids": sorted(ticket_ids),
-        "message_ids": sorted(message_ids),
+        # A count: a long-time customer can have written thousands of messages.
+        "message_count": messages.rowcount,  # type: ignore[attr-defined]
     }
     record(
         session,

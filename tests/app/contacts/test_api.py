@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditLog
+from app.contacts import service as contacts_service
 from app.contacts.models import IDENTITY_KINDS, Contact
 from app.contacts.schemas import IdentityKind
 from app.tickets.models import Ticket
@@ -274,3 +276,30 @@ async def test_delete_needs_a_supervisor_and_a_contact_without_tickets(
 async def test_requests_without_a_token_are_401(client: AsyncClient) -> None:
     assert (await client.get("/api/v1/contacts")).status_code == 401
     assert (await client.post("/api/v1/contacts", json={})).status_code == 401
+
+
+async def test_an_address_race_lost_at_the_constraint_is_still_409_naming_the_field(
+    client: AsyncClient, db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = await _headers(db_session)
+    owner = await make_contact(db_session, email="race@example.test")
+    real_check = contacts_service.check_addresses_free
+    calls = 0
+
+    async def first_check_misses(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 1:  # as if the owner committed between our check and our insert
+            await real_check(*args, **kwargs)
+
+    monkeypatch.setattr(contacts_service, "check_addresses_free", first_check_misses)
+
+    response = await client.post(
+        "/api/v1/contacts", json={"name": "Racer", "email": "race@example.test"}, headers=headers
+    )
+
+    assert response.status_code == 409, response.text
+    assert (
+        response.json()["detail"]
+        == f"email: race@example.test already belongs to contact {owner.id}"
+    )

@@ -107,6 +107,7 @@ async def test_merge_moves_everything_and_leaves_the_source_empty(
     assert (audit.actor_id, audit.entity_id) == (supervisor.id, target.id)
     assert audit.after["merged_contact_id"] == source.id
     assert audit.after["ticket_ids"] == sorted([unlinked.id, linked.id])
+    assert audit.after["message_count"] == 2
     event = (
         await db_session.scalars(select(OutboxEvent).where(OutboxEvent.topic == CONTACT_MERGED))
     ).one()
