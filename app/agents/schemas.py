@@ -5,7 +5,22 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.schemas import Email, Id, Input, Name, Output
+from app.schemas import Id, Input, Output
+
+# PostgreSQL text cannot hold NUL: refuse it here rather than fail at the database.
+NO_NUL = r"^[^\x00]*$"
+_ADDRESS_PART = r"[^@\s\x00]+"
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$",
+    ),
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Description = Annotated[str, msgspec.Meta(max_length=1000, pattern=NO_NUL)]
+SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 
 Role = Literal["admin", "supervisor", "agent"]
 Presence = Literal["online", "away", "offline"]
@@ -76,15 +91,13 @@ class TeamOut(Output):
 
 class TeamCreate(Input):
     name: Name
-    description: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    description: Description | None = None
     member_ids: list[Id] = []
 
 
 class TeamUpdate(Input):
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    description: Annotated[str, msgspec.Meta(max_length=1000)] | msgspec.UnsetType | None = (
-        msgspec.UNSET
-    )
+    description: Description | msgspec.UnsetType | None = msgspec.UNSET
     member_ids: list[Id] | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -94,10 +107,8 @@ class SkillOut(Output):
 
 
 class SkillCreate(Input):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: SkillName
 
 
 class SkillUpdate(Input):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | msgspec.UnsetType = (
-        msgspec.UNSET
-    )
+    name: SkillName | msgspec.UnsetType = msgspec.UNSET

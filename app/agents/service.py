@@ -35,6 +35,15 @@ from app.schemas import Page
 from app.security.passwords import hash_password
 from app.tickets.models import TICKET_CHANNELS
 
+MAX_ID = 2**63 - 1
+
+
+def check_id(entity: str, entity_id: int) -> int:
+    """An id outside BIGINT cannot exist; answer "not found" before the driver overflows."""
+    if not 1 <= entity_id <= MAX_ID:
+        raise NotFound(f"{entity} {entity_id} does not exist")
+    return entity_id
+
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
@@ -71,7 +80,7 @@ def _audit(
 
 async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
     agent = await session.scalar(
-        select(Agent).where(Agent.id == agent_id).options(*with_relations())
+        select(Agent).where(Agent.id == check_id("agent", agent_id)).options(*with_relations())
     )
     if agent is None:
         raise NotFound(f"agent {agent_id} does not exist")
@@ -97,6 +106,8 @@ async def list_agents(
             raise ValidationFailed.field("role", f"must be one of {', '.join(ROLES)}")
         stmt = stmt.where(Agent.role == role)
     if team_id is not None:
+        if not 1 <= team_id <= MAX_ID:
+            raise ValidationFailed.field("team_id", "not a team id")
         members = select(team_members.c.agent_id).where(team_members.c.team_id == team_id)
         stmt = stmt.where(Agent.id.in_(members))
     if is_active is not None:
@@ -318,7 +329,7 @@ def agent_out(agent: Agent) -> AgentOut:
 
 
 async def get_team(session: AsyncSession, team_id: int) -> Team:
-    team = await session.get(Team, team_id)
+    team = await session.get(Team, check_id("team", team_id))
     if team is None:
         raise NotFound(f"team {team_id} does not exist")
     return team
@@ -431,7 +442,7 @@ async def do_delete_team(session: AsyncSession, *, actor_id: int | None, team_id
 
 
 async def get_skill(session: AsyncSession, skill_id: int) -> Skill:
-    skill = await session.get(Skill, skill_id)
+    skill = await session.get(Skill, check_id("skill", skill_id))
     if skill is None:
         raise NotFound(f"skill {skill_id} does not exist")
     return skill

@@ -5,7 +5,8 @@ from typing import Any
 
 import msgspec
 
-from app.schemas import Id, Input, Name, Output
+from app.agents.schemas import Name
+from app.schemas import Id, Input, Output
 
 
 class InboxCreate(Input):

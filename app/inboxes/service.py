@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.service import check_teams
+from app.agents.service import check_id, check_teams
 from app.audit.service import record, snapshot
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.inboxes.models import CHANNELS, Inbox
@@ -78,6 +78,9 @@ def check_settings(settings: Any, *, field: str = "settings") -> dict[str, Any]:
             errors.append(
                 FieldError(f"{field}.{key}", f"must be at most {MAX_VALUE_LENGTH} characters")
             )
+        elif isinstance(value, str) and "\x00" in value:
+            # PostgreSQL's JSONB cannot store NUL; secrets are refused alike for one rule.
+            errors.append(FieldError(f"{field}.{key}", "must not contain NUL characters"))
     if errors:
         raise ValidationFailed(*errors)
     return settings
@@ -144,7 +147,7 @@ def inbox_out(inbox: Inbox, box: SecretBox) -> InboxOut:
 
 
 async def get_inbox(session: AsyncSession, inbox_id: int) -> Inbox:
-    inbox = await session.get(Inbox, inbox_id)
+    inbox = await session.get(Inbox, check_id("inbox", inbox_id))
     if inbox is None:
         raise NotFound(f"inbox {inbox_id} does not exist")
     return inbox
