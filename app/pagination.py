@@ -24,9 +24,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)
-        if prefix != "id":
-            raise ValueError(prefix)
-        return int(value)
+        last_id = int(value)
+        if prefix != "id" or not 0 < last_id < 2**63:
+            raise ValueError(raw)
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed.field("cursor", "not a cursor this API returned") from None
 

@@ -320,3 +320,15 @@ async def test_oversized_body_is_refused_with_413(client: AsyncClient, db_sessio
 
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
+
+
+async def test_forged_cursor_beyond_bigint_is_a_422(client: AsyncClient, db_session: AsyncSession) -> None:
+    import base64
+
+    headers = await auth_headers(db_session, await make_agent(db_session))
+    forged = base64.urlsafe_b64encode(f"id:{2**70}".encode()).decode()
+
+    response = await client.get("/api/v1/tickets", params={"cursor": forged}, headers=headers)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "cursor"
