@@ -53,7 +53,7 @@ CREATE_P99_TARGET_MS = 25.0
 LIST_P99_TARGET_MS = 30.0
 PRIORITIES = ("low", "normal", "normal", "normal", "high", "urgent")
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def progress_bar() -> Progress:
