@@ -7,13 +7,15 @@ below is the only place that knows how each becomes a response.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -138,30 +140,37 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[
     return problem(status, exc.title, exc.detail, code=exc.code, errors=errors, headers=headers)
 
 
+_NAMED_FIELD = re.compile(r"(?:required|unknown) field `([^`]+)`")
+
+
 def _field_of(item: dict[str, Any]) -> str:
+    """The dotted path of the offending field, from msgspec's message when it has one."""
     message = str(item.get("message", ""))
+    path = message.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".") if " - at `$" in message else ""
+    if named := _NAMED_FIELD.search(message):
+        return f"{path}.{named.group(1)}" if path else named.group(1)
+    if path:
+        return path
     key = item.get("key")
-    if key:
-        return str(key)
-    # msgspec reports the JSON path at the end: "... - at `$.contact.email`"
-    if "- at `$" in message:
-        path = message.rsplit("- at `$", 1)[1].rstrip("`")
-        return path.lstrip(".") or "body"
-    return "body"
+    return str(key) if key and key != "data" else "body"
+
+
+def _message_of(message: str) -> str:
+    message = message.split(" - at `$")[0]
+    if "unknown field" in message:
+        return "unknown field"
+    if "missing required field" in message:
+        return "required"
+    return message
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    errors = []
-    for item in extra:
-        if not isinstance(item, dict):
-            continue
-        message = str(item.get("message", "invalid value"))
-        field = _field_of(item)
-        if "unknown field" in message:
-            field = message.split("`")[1] if "`" in message else field
-            message = "unknown field"
-        errors.append(FieldError(field, message.split(" - at `$")[0]))
+    errors = [
+        FieldError(_field_of(item), _message_of(str(item.get("message", "invalid value"))))
+        for item in extra
+        if isinstance(item, dict)
+    ]
     detail = exc.detail if not errors else "; ".join(f"{e.field}: {e.message}" for e in errors)
     return problem(422, "Validation failed", detail, code="validation_failed", errors=errors)
 
@@ -185,9 +194,12 @@ def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
     return _domain_error(request, conflict_from_integrity_error(exc))
 
 
-def _data_error(_: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     # PostgreSQL refused a value the schema let through: a NUL byte in text, a number past
     # 64 bits in a path or query. That is the caller's input, not a server fault.
+    cause = getattr(exc.orig, "__cause__", None)
+    if not isinstance(exc, DataError) and not isinstance(cause, asyncpg.DataError):
+        return _unexpected_error(request, exc)
     reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
     log.info("rejected input the database cannot store: %s", reason)
     return problem(
@@ -209,6 +221,6 @@ problem_handlers: dict[type[Exception] | int, Any] = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     IntegrityError: _integrity_error,
-    DataError: _data_error,
+    DBAPIError: _database_error,
     Exception: _unexpected_error,
 }

@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 
 from app.accounts.controller import AccountController
 from app.agents.controller import AgentController, SkillController, TeamController
+from app.attachments.controller import AttachmentController
+from app.attachments.storage import AttachmentStore
 from app.auth.controller import AuthController
 from app.clock import Clock, utc_now
 from app.config import Settings
@@ -40,6 +42,7 @@ API_ROUTERS: list[Any] = [
     InboxController,
     AccountController,
     ContactController,
+    AttachmentController,
     TicketController,
     contact_tickets,
     healthz,
@@ -105,6 +108,7 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.secret_box = SecretBox(settings.security.secret_key)
+    app.state.attachment_store = AttachmentStore(settings.storage)
     app.state.search_health = search_health
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -312,7 +314,9 @@ async def test_agent_sees_only_own_and_team_tickets(
     assert {t["id"] for t in history["items"]} == {team_ticket["id"], own_ticket["id"]}
 
 
-async def test_oversized_body_is_refused_with_413(client: AsyncClient, db_session: AsyncSession) -> None:
+async def test_oversized_body_is_refused_with_413(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
     headers = await auth_headers(db_session, await make_agent(db_session, role="admin"))
     huge = {**NEW_TICKET, "body": "x" * (3 * 1024 * 1024)}  # test settings allow 2 MiB bodies
 
@@ -322,8 +326,9 @@ async def test_oversized_body_is_refused_with_413(client: AsyncClient, db_sessio
     assert response.json()["code"] == "request_too_large"
 
 
-async def test_forged_cursor_beyond_bigint_is_a_422(client: AsyncClient, db_session: AsyncSession) -> None:
-    import base64
+async def test_forged_cursor_beyond_bigint_is_a_422(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
 
     headers = await auth_headers(db_session, await make_agent(db_session))
     forged = base64.urlsafe_b64encode(f"id:{2**70}".encode()).decode()
