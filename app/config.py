@@ -32,6 +32,8 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class RedisSettings:
     url: str = DEFAULT_REDIS_URL
+    # Pub/sub channels are server-wide; a prefix keeps installs sharing one Redis apart.
+    channel_prefix: str = "relaydesk"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,9 @@ class Settings:
                 pool_size=_int(env, "DATABASE_POOL_SIZE", 10),
                 echo=env.get("DATABASE_ECHO", "") == "1",
             ),
-            redis=RedisSettings(url=redis_url),
+            redis=RedisSettings(
+                url=redis_url, channel_prefix=env.get("RELAYDESK_REDIS_PREFIX") or "relaydesk"
+            ),
             search=SearchSettings(
                 meilisearch_url=meili_url,
                 meilisearch_api_key=env.get("MEILISEARCH_API_KEY") or None,

@@ -55,7 +55,12 @@ BackgroundTask = Callable[[JobContext], Coroutine[Any, Any, None]]
 
 
 async def relay_outbox(ctx: JobContext) -> None:
-    await run_relay(ctx["sessionmaker"], ctx["redis"], clock=ctx["clock"])
+    await run_relay(
+        ctx["sessionmaker"],
+        ctx["redis"],
+        clock=ctx["clock"],
+        prefix=ctx["settings"].redis.channel_prefix,
+    )
 
 
 # Extension point: long-running loops started with every worker (e.g. IMAP pollers).

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.config import SecuritySettings, Settings, StorageSettings
+from app.config import RedisSettings, SecuritySettings, Settings, StorageSettings
 from app.db.engine import SessionMaker
 from app.db.registry import metadata
 from app.main import create_app
@@ -37,6 +37,8 @@ from tests.db import clone_template, drop_database
 
 REDIS_URL = "redis://127.0.0.1:6379"
 SECRET_KEY = "test-secret-key-" + "x" * 32
+# Pub/sub channels are shared by every database of a Redis server: one prefix per test run.
+CHANNEL_PREFIX = f"relaydesk-test-{os.getpid()}"
 
 
 class FrozenClock:
@@ -151,6 +153,7 @@ def clock() -> FrozenClock:
 def settings(tmp_path: Path, database_url: str, redis_db: int) -> Settings:
     return Settings(
         env="test",
+        redis=RedisSettings(url=f"{REDIS_URL}/{redis_db}", channel_prefix=CHANNEL_PREFIX),
         security=SecuritySettings(secret_key=SECRET_KEY),
         storage=StorageSettings(data_dir=tmp_path / "data", max_attachment_bytes=1024 * 1024),
     )

@@ -29,9 +29,10 @@ from app.outbox.jobs import TOPIC_JOBS, jobs_for
 from app.outbox.models import OutboxEvent
 
 __all__ = [
-    "EVENTS_CHANNEL",
+    "DEFAULT_PREFIX",
     "TOPIC_JOBS",
     "RelayUnavailable",
+    "events_channel",
     "relay_once",
     "run_relay",
     "ticket_channel",
@@ -39,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EVENTS_CHANNEL = "relaydesk:events"
+DEFAULT_PREFIX = "relaydesk"
 IDLE_DELAY_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 30.0
 # A relay pass that hangs (Redis stops answering) gives its row locks back after this.
@@ -51,8 +52,13 @@ class RelayUnavailable(Exception):
     """Redis refused the events; they stay pending in PostgreSQL."""
 
 
-def ticket_channel(ticket_id: int) -> str:
-    return f"relaydesk:ticket:{ticket_id}"
+def ticket_channel(ticket_id: int, *, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}:ticket:{ticket_id}"
+
+
+def events_channel(*, prefix: str = DEFAULT_PREFIX) -> str:
+    """Every event, for consumers that follow all tickets (dashboards, search indexing)."""
+    return f"{prefix}:events"
 
 
 def event_message(event: OutboxEvent) -> str:
@@ -69,13 +75,13 @@ def event_message(event: OutboxEvent) -> str:
     )
 
 
-async def _publish(redis_pool: ArqRedis, event: OutboxEvent) -> None:
+async def _publish(redis_pool: ArqRedis, event: OutboxEvent, *, prefix: str) -> None:
     jobs = jobs_for(event.topic, event.payload)
     message = event_message(event)
     async with redis_pool.pipeline(transaction=False) as pipe:
         if event.ticket_id is not None:
-            pipe.publish(ticket_channel(event.ticket_id), message)
-        pipe.publish(EVENTS_CHANNEL, message)
+            pipe.publish(ticket_channel(event.ticket_id, prefix=prefix), message)
+        pipe.publish(events_channel(prefix=prefix), message)
         await pipe.execute()
     for job_name, kwargs in jobs:
         # None means a job with this id exists already: this event was relayed before.
@@ -83,7 +89,12 @@ async def _publish(redis_pool: ArqRedis, event: OutboxEvent) -> None:
 
 
 async def relay_once(
-    sessionmaker: SessionMaker, redis_pool: ArqRedis, *, batch: int = 200, now: datetime
+    sessionmaker: SessionMaker,
+    redis_pool: ArqRedis,
+    *,
+    batch: int = 200,
+    now: datetime,
+    prefix: str = DEFAULT_PREFIX,
 ) -> int:
     """Publish up to `batch` pending events, oldest first; returns how many were published.
 
@@ -105,7 +116,7 @@ async def relay_once(
         published: list[int] = []
         for index, event in enumerate(events):
             try:
-                await _publish(redis_pool, event)
+                await _publish(redis_pool, event, prefix=prefix)
             except REDIS_ERRORS as exc:
                 redis_error = exc
                 reason = f"redis: {type(exc).__name__}: {exc}"
@@ -148,13 +159,16 @@ async def run_relay(
     batch: int = 200,
     idle_delay: float = IDLE_DELAY_SECONDS,
     max_backoff: float = MAX_BACKOFF_SECONDS,
+    prefix: str = DEFAULT_PREFIX,
 ) -> None:
     """Relay until cancelled: poll while idle, back off exponentially while failing."""
     backoff = 0.0
     while True:
         try:
             async with asyncio.timeout(PASS_TIMEOUT_SECONDS):
-                count = await relay_once(sessionmaker, redis_pool, batch=batch, now=clock())
+                count = await relay_once(
+                    sessionmaker, redis_pool, batch=batch, now=clock(), prefix=prefix
+                )
         except Exception as exc:  # keep relaying: the events wait safely in PostgreSQL
             backoff = min(max_backoff, backoff * 2 or idle_delay)
             # Redis or PostgreSQL being away is expected; anything else is a bug worth a trace.

@@ -28,7 +28,7 @@ from app.outbox.service import TICKET_UPDATED, emit
 from app.startup import head_revisions
 from tests.app.outbox.conftest import free_port
 from tests.asgi import running
-from tests.conftest import REDIS_URL, SECRET_KEY
+from tests.conftest import CHANNEL_PREFIX, REDIS_URL, SECRET_KEY
 from tests.db import SERVER_DSN, async_url, drop_database
 
 RELAYDESK = Path(sys.executable).with_name("relaydesk")
@@ -41,6 +41,7 @@ def env(tmp_path: Path, database_url: str, redis_db: int) -> dict[str, str]:
         **os.environ,
         "RELAYDESK_ENV": "test",
         "RELAYDESK_SECRET_KEY": SECRET_KEY,
+        "RELAYDESK_REDIS_PREFIX": CHANNEL_PREFIX,
         "RELAYDESK_DATA_DIR": str(tmp_path / "data"),
         "DATABASE_URL": database_url,
         "REDIS_URL": f"{REDIS_URL}/{redis_db}",

@@ -14,16 +14,18 @@ from sqlalchemy import select, update
 from app.db.engine import SessionMaker, transaction
 from app.outbox.models import OutboxEvent
 from app.outbox.relay import (
-    EVENTS_CHANNEL,
     TOPIC_JOBS,
     RelayUnavailable,
+    events_channel,
     relay_once,
     run_relay,
     ticket_channel,
 )
 from app.outbox.service import MESSAGE_CREATED, TICKET_UPDATED, emit
 from tests.app.outbox.conftest import RedisProxy, free_port, make_ticket
-from tests.conftest import FrozenClock
+from tests.conftest import CHANNEL_PREFIX, FrozenClock
+
+EVENTS_CHANNEL = events_channel(prefix=CHANNEL_PREFIX)
 
 pytestmark = pytest.mark.committing
 
@@ -84,12 +86,19 @@ async def test_relay_publishes_committed_events_and_enqueues_one_job_each(
         emit(session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=2, payload=inbound)
         emit(session, topic=TICKET_UPDATED, ticket_id=ticket.id, seq=3, payload={"status": "open"})
         await session.flush()
-    pubsub = await subscribe(arq_redis, ticket_channel(ticket.id), EVENTS_CHANNEL)
+    pubsub = await subscribe(
+        arq_redis, ticket_channel(ticket.id, prefix=CHANNEL_PREFIX), EVENTS_CHANNEL
+    )
 
-    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 3
+    assert (
+        await relay_once(committing_sessionmaker, arq_redis, now=clock(), prefix=CHANNEL_PREFIX)
+        == 3
+    )
 
     messages = await received(pubsub, 6)
-    on_ticket = [m for channel, m in messages if channel == ticket_channel(ticket.id)]
+    on_ticket = [
+        m for channel, m in messages if channel == ticket_channel(ticket.id, prefix=CHANNEL_PREFIX)
+    ]
     assert [m["seq"] for m in on_ticket] == [1, 2, 3]
     assert on_ticket[0] == {
         "id": reply.id,
@@ -111,7 +120,10 @@ async def test_relay_publishes_committed_events_and_enqueues_one_job_each(
     # Relaying the same event again (its commit was lost, say) never enqueues a second job.
     async with transaction(committing_sessionmaker) as session:
         await session.execute(update(OutboxEvent).values(published_at=None))
-    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 3
+    assert (
+        await relay_once(committing_sessionmaker, arq_redis, now=clock(), prefix=CHANNEL_PREFIX)
+        == 3
+    )
     assert await arq_redis.zcard("arq:queue") == 1
     await pubsub.aclose()
 
@@ -123,10 +135,16 @@ async def test_uncommitted_events_are_not_relayed(
         emit(session, topic=MESSAGE_CREATED, payload=outbound(1))
         await session.flush()
 
-        assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 0
+        assert (
+            await relay_once(committing_sessionmaker, arq_redis, now=clock(), prefix=CHANNEL_PREFIX)
+            == 0
+        )
         assert await arq_redis.zcard("arq:queue") == 0
 
-    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 1
+    assert (
+        await relay_once(committing_sessionmaker, arq_redis, now=clock(), prefix=CHANNEL_PREFIX)
+        == 1
+    )
 
 
 async def test_two_concurrent_relays_never_publish_an_event_twice(
@@ -141,7 +159,7 @@ async def test_two_concurrent_relays_never_publish_an_event_twice(
     async def drain() -> int:
         count = 0
         while published := await relay_once(
-            committing_sessionmaker, arq_redis, batch=25, now=clock()
+            committing_sessionmaker, arq_redis, batch=25, now=clock(), prefix=CHANNEL_PREFIX
         ):
             count += published
         return count
@@ -166,7 +184,7 @@ async def test_events_stay_pending_while_redis_is_down_and_go_out_once_it_is_bac
     down = ArqRedis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
 
     with pytest.raises(RelayUnavailable):
-        await relay_once(committing_sessionmaker, down, now=clock())
+        await relay_once(committing_sessionmaker, down, now=clock(), prefix=CHANNEL_PREFIX)
     await down.aclose()
 
     stuck = await pending(committing_sessionmaker)
@@ -174,7 +192,10 @@ async def test_events_stay_pending_while_redis_is_down_and_go_out_once_it_is_bac
     assert all("redis" in (e.last_error or "") for e in stuck)
 
     pubsub = await subscribe(arq_redis, EVENTS_CHANNEL)
-    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 2
+    assert (
+        await relay_once(committing_sessionmaker, arq_redis, now=clock(), prefix=CHANNEL_PREFIX)
+        == 2
+    )
     assert len(await received(pubsub, 2)) == 2
     assert [j.job_id for j in await arq_redis.queued_jobs()] == [f"outbox:{first.id}:send_outbound"]
     assert await pending(committing_sessionmaker) == []
@@ -194,7 +215,14 @@ async def test_run_relay_backs_off_during_an_outage_and_recovers(
         f"redis://127.0.0.1:{redis_proxy.port}/{redis_db}", socket_connect_timeout=0.5
     )
     relay = asyncio.create_task(
-        run_relay(committing_sessionmaker, via_proxy, clock=clock, idle_delay=0.02, max_backoff=0.1)
+        run_relay(
+            committing_sessionmaker,
+            via_proxy,
+            clock=clock,
+            idle_delay=0.02,
+            max_backoff=0.1,
+            prefix=CHANNEL_PREFIX,
+        )
     )
     try:
         await until(
@@ -229,7 +257,10 @@ async def test_an_event_whose_jobs_cannot_be_built_does_not_block_the_others(
         bad = emit(session, topic="test.broken", payload={})
         emit(session, topic=TICKET_UPDATED, payload={})
 
-    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 1
+    assert (
+        await relay_once(committing_sessionmaker, arq_redis, now=clock(), prefix=CHANNEL_PREFIX)
+        == 1
+    )
 
     [stuck] = await pending(committing_sessionmaker)
     assert stuck.id == bad.id
