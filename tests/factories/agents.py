@@ -7,9 +7,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import Agent, Skill, Team
 from app.agents.service import do_create_agent, get_agent
 from app.auth.service import do_create_token
+from app.security.passwords import hash_password
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"
+_hashes: dict[str, str] = {}
+
+
+async def _hash_once(password: str) -> str:
+    """argon2 is slow by design; tests reuse one hash per password."""
+    if password not in _hashes:
+        _hashes[password] = await hash_password(password)
+    return _hashes[password]
 
 
 async def make_agent(
@@ -27,9 +36,11 @@ async def make_agent(
         email=email or f"agent{n}@example.test",
         name=name or f"Agent {n}",
         role=role,
-        password=password,
+        password=None,
         team_ids=team_ids or [],
     )
+    agent.password_hash = await _hash_once(password) if password else None
+    await session.flush()
     return await get_agent(session, agent.id)
 
 

@@ -1,0 +1,273 @@
+"""Every endpoint against every role, and every endpoint against hostile input.
+
+The role table is the contract: agents work tickets, contacts and accounts; supervisors may
+also delete and merge customer records; only admins manage agents, teams, skills and
+inboxes. A new endpoint fails `test_every_route_is_in_the_matrix` until it is classified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account
+from app.agents.models import Agent
+from app.auth.service import do_create_token
+from app.contacts.identities import Identity, resolve_contact
+from app.inboxes.models import Inbox
+from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
+
+ROLES = ("agent", "supervisor", "admin")
+RANK = {"public": -1, "agent": 0, "supervisor": 1, "admin": 2}
+
+
+@dataclass
+class World:
+    agents: dict[str, Agent]
+    tokens: dict[str, str]
+    token_ids: dict[str, int]
+    ids: dict[str, int]
+
+
+Path = Callable[[World, str], str]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    route: str  # the route template, as Litestar lists it
+    needs: str  # the lowest role allowed: public, agent, supervisor, admin
+    path: Path
+    body: Callable[[World], Any] | None = None
+    multipart: bool = False
+
+
+def p(template: str) -> Path:
+    return lambda world, role: template.format(**world.ids, token_id=world.token_ids[role])
+
+
+NEW_TICKET = {"subject": "Matrix", "body": "hello", "contact": {"email": "m@customer.test"}}
+CASES = [
+    Case("POST", "/api/v1/auth/login", "public", p("/api/v1/auth/login"), lambda w: {"email": w.agents["admin"].email, "password": PASSWORD}),
+    Case("POST", "/api/v1/auth/session", "public", p("/api/v1/auth/session"), lambda w: {"email": w.agents["admin"].email, "password": PASSWORD}),
+    Case("GET", "/healthz", "public", p("/healthz")),
+    Case("GET", "/readyz", "public", p("/readyz")),
+    Case("GET", "/metrics", "public", p("/metrics")),
+    Case("POST", "/api/v1/auth/logout", "agent", p("/api/v1/auth/logout")),
+    Case("GET", "/api/v1/auth/me", "agent", p("/api/v1/auth/me")),
+    Case("GET", "/api/v1/auth/tokens", "agent", p("/api/v1/auth/tokens")),
+    Case("POST", "/api/v1/auth/tokens", "agent", p("/api/v1/auth/tokens"), lambda w: {"name": "zap"}),
+    Case("DELETE", "/api/v1/auth/tokens/{token_id:int}", "agent", p("/api/v1/auth/tokens/{token_id}")),
+    Case("GET", "/api/v1/agents", "agent", p("/api/v1/agents")),
+    Case("GET", "/api/v1/agents/{agent_id:int}", "agent", p("/api/v1/agents/{other_agent}")),
+    Case("POST", "/api/v1/agents", "admin", p("/api/v1/agents"), lambda w: {"email": "new.agent@example.test", "name": "New", "role": "agent", "password": "a long password"}),
+    Case("PATCH", "/api/v1/agents/{agent_id:int}", "admin", p("/api/v1/agents/{other_agent}"), lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/agents/{agent_id:int}", "admin", p("/api/v1/agents/{other_agent}")),
+    Case("GET", "/api/v1/teams", "agent", p("/api/v1/teams")),
+    Case("GET", "/api/v1/teams/{team_id:int}", "agent", p("/api/v1/teams/{team}")),
+    Case("POST", "/api/v1/teams", "admin", p("/api/v1/teams"), lambda w: {"name": "Fresh team"}),
+    Case("PATCH", "/api/v1/teams/{team_id:int}", "admin", p("/api/v1/teams/{spare_team}"), lambda w: {"name": "Renamed team"}),
+    Case("DELETE", "/api/v1/teams/{team_id:int}", "admin", p("/api/v1/teams/{spare_team}")),
+    Case("GET", "/api/v1/skills", "agent", p("/api/v1/skills")),
+    Case("GET", "/api/v1/skills/{skill_id:int}", "agent", p("/api/v1/skills/{skill}")),
+    Case("POST", "/api/v1/skills", "admin", p("/api/v1/skills"), lambda w: {"name": "fresh-skill"}),
+    Case("PATCH", "/api/v1/skills/{skill_id:int}", "admin", p("/api/v1/skills/{skill}"), lambda w: {"name": "renamed-skill"}),
+    Case("DELETE", "/api/v1/skills/{skill_id:int}", "admin", p("/api/v1/skills/{skill}")),
+    Case("GET", "/api/v1/inboxes", "agent", p("/api/v1/inboxes")),
+    Case("GET", "/api/v1/inboxes/{inbox_id:int}", "agent", p("/api/v1/inboxes/{inbox}")),
+    Case("POST", "/api/v1/inboxes", "admin", p("/api/v1/inboxes"), lambda w: {"name": "API", "channel": "api", "settings": {}}),
+    Case("PATCH", "/api/v1/inboxes/{inbox_id:int}", "admin", p("/api/v1/inboxes/{inbox}"), lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/inboxes/{inbox_id:int}", "admin", p("/api/v1/inboxes/{inbox}")),
+    Case("GET", "/api/v1/accounts", "agent", p("/api/v1/accounts")),
+    Case("GET", "/api/v1/accounts/{account_id:int}", "agent", p("/api/v1/accounts/{account}")),
+    Case("GET", "/api/v1/accounts/{account_id:int}/contacts", "agent", p("/api/v1/accounts/{account}/contacts")),
+    Case("POST", "/api/v1/accounts", "agent", p("/api/v1/accounts"), lambda w: {"name": "Initech"}),
+    Case("PATCH", "/api/v1/accounts/{account_id:int}", "agent", p("/api/v1/accounts/{account}"), lambda w: {"name": "Acme 2"}),
+    Case("DELETE", "/api/v1/accounts/{account_id:int}", "supervisor", p("/api/v1/accounts/{account}")),
+    Case("GET", "/api/v1/contacts", "agent", p("/api/v1/contacts")),
+    Case("GET", "/api/v1/contacts/{contact_id:int}", "agent", p("/api/v1/contacts/{lonely_contact}")),
+    Case("POST", "/api/v1/contacts", "agent", p("/api/v1/contacts"), lambda w: {"name": "Neo", "email": "neo@customer.test"}),
+    Case("PATCH", "/api/v1/contacts/{contact_id:int}", "agent", p("/api/v1/contacts/{lonely_contact}"), lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/contacts/{contact_id:int}", "supervisor", p("/api/v1/contacts/{lonely_contact}")),
+    Case("POST", "/api/v1/contacts/{contact_id:int}/merge", "supervisor", p("/api/v1/contacts/{lonely_contact}/merge"), lambda w: {"into_id": w.ids["other_contact"]}),
+    Case("GET", "/api/v1/contacts/{contact_id:int}/tickets", "agent", p("/api/v1/contacts/{other_contact}/tickets")),
+    Case("POST", "/api/v1/attachments", "agent", p("/api/v1/attachments"), multipart=True),
+    Case("GET", "/api/v1/attachments/{attachment_id:int}", "agent", p("/api/v1/attachments/{attachment}")),
+    Case("GET", "/api/v1/tickets", "agent", p("/api/v1/tickets")),
+    Case("POST", "/api/v1/tickets", "agent", p("/api/v1/tickets"), lambda w: NEW_TICKET),
+    Case("GET", "/api/v1/tickets/{ticket_id:int}", "agent", p("/api/v1/tickets/{ticket}")),
+    Case("PATCH", "/api/v1/tickets/{ticket_id:int}", "agent", p("/api/v1/tickets/{ticket}"), lambda w: {"priority": "low"}),
+    Case("POST", "/api/v1/tickets/{ticket_id:int}/messages", "agent", p("/api/v1/tickets/{ticket}/messages"), lambda w: {"body": "hi", "internal": True}),
+    Case("POST", "/api/v1/tickets/{ticket_id:int}/merge", "agent", p("/api/v1/tickets/{ticket}/merge"), lambda w: {"into_id": w.ids["second_ticket"]}),
+    Case("POST", "/api/v1/tickets/bulk", "agent", p("/api/v1/tickets/bulk"), lambda w: {"ids": [w.ids["ticket"]], "changes": {"priority": "low"}}),
+]  # fmt: skip
+
+
+async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
+    team = await make_team(db_session)
+    agents = {
+        "agent": await make_agent(db_session, role="agent", team_ids=[team.id]),
+        "supervisor": await make_agent(db_session, role="supervisor"),
+        "admin": await make_agent(db_session, role="admin"),
+    }
+    tokens, token_ids = {}, {}
+    for role, agent in agents.items():
+        token, raw = await do_create_token(
+            db_session,
+            agent_id=agent.id,
+            kind="personal",
+            name="m",
+            scopes=("read", "write"),
+            expires_at=None,
+        )
+        tokens[role], token_ids[role] = raw, token.id
+    other = await make_agent(db_session)
+    account = Account(name="Acme", domains=["acme.test"])
+    inbox = Inbox(name="Mail", channel="api", settings={})
+    db_session.add_all([account, inbox])
+    lonely, _ = await resolve_contact(db_session, [Identity.of("email", "lonely@customer.test")])
+    await db_session.flush()
+    agent_headers = {"Authorization": f"Bearer {tokens['agent']}"}
+    tickets = [
+        (
+            await client.post(
+                "/api/v1/tickets", json={**NEW_TICKET, "team_id": team.id}, headers=agent_headers
+            )
+        ).json()
+        for _ in range(2)
+    ]
+    upload = (
+        await client.post(
+            "/api/v1/attachments",
+            files={"file": ("a.txt", b"a", "text/plain")},
+            headers=agent_headers,
+        )
+    ).json()
+    await client.post(
+        f"/api/v1/tickets/{tickets[0]['id']}/messages",
+        json={"body": "file", "internal": True, "attachment_ids": [upload["id"]]},
+        headers=agent_headers,
+    )
+    ids = {
+        "team": team.id,
+        "spare_team": (await make_team(db_session)).id,
+        "skill": (await make_skill(db_session)).id,
+        "other_agent": other.id,
+        "account": account.id,
+        "inbox": inbox.id,
+        "lonely_contact": lonely.id,
+        "other_contact": tickets[0]["contact_id"],
+        "ticket": tickets[0]["id"],
+        "second_ticket": tickets[1]["id"],
+        "attachment": upload["id"],
+    }
+    return World(agents, tokens, token_ids, ids)
+
+
+async def _call(client: AsyncClient, case: Case, world: World, role: str | None) -> int:
+    headers = {"Authorization": f"Bearer {world.tokens[role]}"} if role else {}
+    path = case.path(world, role or "agent")
+    if case.multipart:
+        response = await client.request(
+            case.method, path, files={"file": ("b.txt", b"b", "text/plain")}, headers=headers
+        )
+    else:
+        body = case.body(world) if case.body else None
+        response = await client.request(case.method, path, json=body, headers=headers)
+    assert response.status_code < 500, f"{case.method} {path} as {role}: {response.text}"
+    return response.status_code
+
+
+def test_every_route_is_in_the_matrix(app: Litestar) -> None:
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        if not route.path.startswith("/schema")
+        for method in getattr(route, "methods", ())
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    assert routes == {(c.method, c.route) for c in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.route}")
+async def test_roles(client: AsyncClient, db_session: AsyncSession, case: Case) -> None:
+    world = await _world(client, db_session)
+    if case.needs != "public":
+        assert await _call(client, case, world, None) == 401
+    for role in ROLES:
+        status = await _call(client, case, world, role)
+        if RANK[role] >= RANK[case.needs]:
+            assert status not in {401, 403}, (
+                f"{role} should be allowed {case.method} {case.route}: {status}"
+            )
+        else:
+            assert status == 403, f"{role} should be refused {case.method} {case.route}: {status}"
+        if case.method == "DELETE" or case.route.endswith(("/merge", "/logout")):
+            world = await _world(client, db_session)  # the call used up what it acted on
+
+
+HOSTILE_BODIES: list[Any] = [
+    [],
+    "text",
+    123,
+    None,
+    {"unknown": 1},
+    {"name": "\u0000nul", "email": "a\u0000@b.test", "subject": "\u0000", "body": "\u0000"},
+    {"name": 2**70, "into_id": 2**70, "ids": [2**70], "priority": ["x"], "assignee_id": -1},
+    {
+        "name": {"deep": [[[[[[[[[[{}]]]]]]]]]]},
+        "tags": ["a b", "", "x" * 10_000],
+        "custom_fields": {"k": [1] * 1000},
+    },
+    {"email": "not an email", "password": "", "role": "root", "channel": "pigeon", "settings": [1]},
+]
+HOSTILE_PATH_IDS = ["0", "-1", str(2**63), str(2**70), "abc", "1.5"]
+HOSTILE_QUERIES = [
+    {"limit": "abc"}, {"limit": "100000"}, {"cursor": "\u0000"}, {"cursor": "aWQ6LTE"},
+    {"status": "gone"}, {"created_after": "yesterday"}, {"assignee_id": "99999999999999999999"},
+    {"team_id": str(2**70)}, {"q": "\u0000"}, {"tag": "x" * 5000},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.method != "GET"], ids=lambda c: f"{c.method} {c.route}"
+)
+async def test_hostile_bodies_never_cause_a_500(
+    client: AsyncClient, db_session: AsyncSession, case: Case
+) -> None:
+    world = await _world(client, db_session)
+    headers = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    path = case.path(world, "admin")
+    for body in HOSTILE_BODIES:
+        response = await client.request(case.method, path, json=body, headers=headers)
+        assert response.status_code < 500, f"{case.method} {path} {body!r:.80}: {response.text}"
+    raw = await client.request(
+        case.method,
+        path,
+        content=b"{broken",
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert raw.status_code < 500
+
+
+async def test_hostile_ids_and_queries_never_cause_a_500(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
+    world = await _world(client, db_session)
+    headers = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    for case in CASES:
+        if "{" in case.route:
+            for bad in HOSTILE_PATH_IDS:
+                path = case.route.split("{")[0] + bad + case.route.split("}", 1)[1]
+                response = await client.request(case.method, path, json={}, headers=headers)
+                assert response.status_code < 500, f"{case.method} {path}: {response.text}"
+        elif case.method == "GET":
+            for query in HOSTILE_QUERIES:
+                response = await client.get(case.route, params=query, headers=headers)
+                assert response.status_code < 500, f"GET {case.route} {query}: {response.text}"
