@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the matrix reads best as one endpoint per line)
 """Every endpoint against every role, and every endpoint against hostile input.
 
 The role table is the contract: agents work tickets, contacts and accounts; supervisors may
