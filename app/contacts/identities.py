@@ -53,11 +53,12 @@ def _candidates(identities: Sequence[Identity]) -> list[tuple[str, str]]:
     return pairs
 
 
-async def find_contact(session: AsyncSession, identities: Sequence[Identity]) -> Contact | None:
-    """The contact owning any of these addresses (the first given wins on a tie)."""
+async def _owners(
+    session: AsyncSession, identities: Sequence[Identity]
+) -> dict[tuple[str, str], Contact]:
     pairs = _candidates(identities)
     if not pairs:
-        return None
+        return {}
     rows = (
         await session.execute(
             select(ContactIdentity.kind, ContactIdentity.value, Contact)
@@ -67,8 +68,13 @@ async def find_contact(session: AsyncSession, identities: Sequence[Identity]) ->
             )
         )
     ).all()
-    by_pair = {(kind, value): contact for kind, value, contact in rows}
-    return next((by_pair[p] for p in pairs if p in by_pair), None)
+    return {(kind, value): contact for kind, value, contact in rows}
+
+
+async def find_contact(session: AsyncSession, identities: Sequence[Identity]) -> Contact | None:
+    """The contact owning any of these addresses (the first given wins on a tie)."""
+    by_pair = await _owners(session, identities)
+    return next((by_pair[p] for p in _candidates(identities) if p in by_pair), None)
 
 
 async def account_for_email(session: AsyncSession, email: str | None) -> int | None:
@@ -103,13 +109,17 @@ async def resolve_contact(
     """
     if not identities:
         raise ValidationFailed.field("sender", "at least one address is required")
-    contact = await find_contact(session, identities)
+    owners = await _owners(session, identities)
+    contact = next((owners[p] for p in _candidates(identities) if p in owners), None)
     if contact is not None:
         while contact.merged_into_id is not None:
             merged = await session.get(Contact, contact.merged_into_id)
             assert merged is not None
             contact = merged
-        await attach_identities(session, contact, identities)
+        # The common case, a known sender writing again, costs no write at all.
+        await attach_identities(
+            session, contact, [i for i in identities if (i.kind, i.value) not in owners]
+        )
         if name and not contact.name:
             contact.name = name
         return contact, False
