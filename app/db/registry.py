@@ -7,9 +7,11 @@ from app.auth import models as auth
 from app.contacts import models as contacts
 from app.db.base import Base
 from app.inboxes import models as inboxes
+from app.mail import models as mail
 from app.messages import models as messages
 from app.outbox import models as outbox
 from app.tickets import models as tickets
+from app.tickets import participants
 
 metadata = Base.metadata
 
@@ -20,8 +22,10 @@ __all__ = [
     "auth",
     "contacts",
     "inboxes",
+    "mail",
     "messages",
     "metadata",
     "outbox",
+    "participants",
     "tickets",
 ]

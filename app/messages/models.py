@@ -24,6 +24,8 @@ class Message(IdMixin, Base):
         UniqueConstraint("inbox_id", "external_id"),
         UniqueConstraint("ticket_id", "seq"),
         Index("ix_messages_ticket_id_id", "ticket_id", "id"),
+        # Loop protection counts a sender's recent messages.
+        Index("ix_messages_author_contact_id_created_at", "author_contact_id", "created_at"),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
