@@ -1,7 +1,7 @@
 """SmtpSender against a real SMTP server (aiosmtpd on a loopback port, in its own thread).
 
-The server here is local to this module (`local_smtp`) so these tests do not depend on the
-shared `smtp_server` fixture while it is being written.
+The server is defined in this module (`local_smtp`) because these tests script its answers
+per recipient, to DATA, to AUTH and to QUIT.
 """
 
 from __future__ import annotations
@@ -68,35 +68,14 @@ class LocalSmtp:
     quit_reply: str | None = None  # instead of "221 Bye"
     quit_delay: float = 0.0  # seconds before answering QUIT
     credentials: tuple[str, str] = (USERNAME, PASSWORD)
-    connections: int = 0
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
-        settings: dict[str, Any] = {
-            "address": INBOX_ADDRESS,
-            "smtp_host": self.host,
-            "smtp_port": self.port,
-            "smtp_security": "none",
-            "smtp_username": None,
-        }
-        settings.update(overrides)
-        return settings
+        return loopback_settings(self.port, **overrides)
 
 
 class _Handler:
     def __init__(self, state: LocalSmtp) -> None:
         self.state = state
-
-    async def handle_EHLO(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
-        self.state.connections += 1
-        session.host_name = hostname
-        return responses
 
     async def handle_RCPT(
         self,
@@ -240,6 +219,11 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 
 
 # --- Helpers ----------------------------------------------------------------------------
+
+
+def loopback_settings(port: int, **overrides: Any) -> dict[str, Any]:
+    settings = {"address": INBOX_ADDRESS, "smtp_host": "127.0.0.1", "smtp_port": port}
+    return {**settings, "smtp_security": "none", "smtp_username": None, **overrides}
 
 
 def outbound(**overrides: Any) -> OutboundMessage:
@@ -461,9 +445,8 @@ async def test_a_refusal_of_the_data(local_smtp: LocalSmtp, reply: str, retry: b
 
 
 async def test_a_closed_port_is_retried_quickly() -> None:
-    settings = {"address": INBOX_ADDRESS, "smtp_host": "127.0.0.1", "smtp_port": free_port()}
     started = time.monotonic()
-    result = await send(outbound(), {**settings, "smtp_security": "none"})
+    result = await send(outbound(), loopback_settings(free_port()))
     assert time.monotonic() - started < 2
     assert_temporary(result)
     assert "Error connecting to 127.0.0.1" in (result.failure_reason or "")
@@ -487,27 +470,15 @@ async def silent_server() -> AsyncIterator[int]:
 
 
 async def test_a_server_that_never_answers_times_out_and_is_retried(silent_server: int) -> None:
-    settings = {
-        "address": INBOX_ADDRESS,
-        "smtp_host": "127.0.0.1",
-        "smtp_port": silent_server,
-        "smtp_security": "none",
-    }
     started = time.monotonic()
-    result = await send(outbound(), settings, timeout=0.3)
+    result = await send(outbound(), loopback_settings(silent_server), timeout=0.3)
     assert time.monotonic() - started < 3
     assert_temporary(result)
     assert "Timed out" in (result.failure_reason or "")
 
 
 async def test_the_whole_delivery_has_a_deadline(silent_server: int) -> None:
-    settings = {
-        "address": INBOX_ADDRESS,
-        "smtp_host": "127.0.0.1",
-        "smtp_port": silent_server,
-        "smtp_security": "none",
-    }
-    result = await send(outbound(), settings, timeout=10.0, deadline=0.3)
+    result = await send(outbound(), loopback_settings(silent_server), timeout=10.0, deadline=0.3)
     assert_temporary(result)
     assert result.failure_reason == f"127.0.0.1:{silent_server} did not finish within 0.3 s"
 
@@ -576,7 +547,7 @@ async def test_invalid_settings_fail_for_good_naming_the_setting(
 ) -> None:
     result = await send(outbound(), local_smtp.settings(**overrides), secrets)
     assert_permanent(result, reason=named)
-    assert local_smtp.connections == 0
+    assert local_smtp.received == []
 
 
 async def test_a_port_given_as_text_is_accepted(local_smtp: LocalSmtp) -> None:
@@ -591,11 +562,11 @@ async def test_a_missing_attachment_file_fails_for_good(
     result = await send(outbound(attachments=(attachment,)), local_smtp.settings())
     assert_permanent(result, reason="the stored file of gone.pdf is missing")
     assert str(tmp_path) not in (result.failure_reason or "")
-    assert local_smtp.connections == 0
+    assert local_smtp.received == []
 
 
 async def test_a_recipient_that_is_not_an_email_address(local_smtp: LocalSmtp) -> None:
     message = outbound(recipient=SenderIdentity("email", "customer@example.org>\r\nRCPT TO:<x@y.z"))
     result = await send(message, local_smtp.settings())
     assert_permanent(result, reason="cannot build the message")
-    assert local_smtp.connections == 0
+    assert local_smtp.received == []
