@@ -31,8 +31,13 @@ from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from app.inboxes.controller import InboxController
+from app.inboxes.service import SETTINGS_VALIDATORS
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
+from channels.email.settings import validate_email_settings
+
+# The composition root wires each channel's settings check into the inbox API.
+SETTINGS_VALIDATORS["email"] = validate_email_settings
 
 API_ROUTERS: list[Any] = [
     AuthController,
