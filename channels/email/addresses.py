@@ -55,6 +55,7 @@ _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _MSG_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 MAX_MSG_ID = 998  # the column that stores external ids is VARCHAR(998)
 MAX_REFERENCES = 100
+MODERN_PARSER_LIMIT = 8000
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -205,12 +206,18 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         return []
     names: dict[str, str] = {}
     fallback: list[tuple[str, str]] = []
-    for display, spec in getaddresses([_address_text(raw) for raw in raws]):
+    try:
+        parsed = getaddresses([_address_text(raw) for raw in raws])
+    except Exception:  # e.g. RecursionError on deeply nested comments
+        parsed = []
+    for display, spec in parsed:
         address = normalize_address(spec)
         if address is not None:
             names.setdefault(address, unfold(decode_words(display)))
             fallback.append((names[address], address))
-    modern = _modern_addresses(msg, name) if len(raws) == 1 else None
+    # The modern parser is quadratic in the length of an address list.
+    usable = len(raws) == 1 and len(raws[0]) <= MODERN_PARSER_LIMIT
+    modern = _modern_addresses(msg, name) if usable else None
     if not modern:
         return _dedupe(fallback)
     found: list[tuple[str, str]] = []
@@ -251,12 +258,12 @@ def msg_ids(value: str | None, *, limit: int = MAX_REFERENCES) -> tuple[str, ...
     found = _MSG_ID.findall(text)
     if not found:
         found = [token for token in re.split(r"[\s,;]+", text) if "@" in token]
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # ordered and deduplicated
     for token in found:
         normalized = f"<{token.strip('<>')}>"
-        if 2 < len(normalized) <= MAX_MSG_ID and normalized not in ids:
-            ids.append(normalized)
-    return tuple(ids[-limit:])
+        if 2 < len(normalized) <= MAX_MSG_ID:
+            ids[normalized] = None
+    return tuple(ids)[-limit:]
 
 
 def message_id(value: str | None) -> str | None:

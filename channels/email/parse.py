@@ -43,6 +43,11 @@ _DISPLAY_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID")
 _FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f\"<>:|?*]")
 _TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
 _BODY_TYPES = {"text/plain", "text/html"}
+_REPORT_NAMES = {
+    "message/delivery-status": "delivery-status.txt",
+    "message/disposition-notification": "disposition-notification.txt",
+    "text/rfc822-headers": "original-headers.txt",
+}
 _FORWARDED_TYPES = {"message/rfc822", "message/global", "message/news"}
 
 
@@ -80,6 +85,20 @@ class ParsedEmail:
     bounce: Bounce | None
     ticket_number: int | None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _bounded(raw: bytes) -> bytes:
+    """The raw message cut before its (MAX_PARTS * 4)th boundary-like line.
+
+    The stdlib parser builds the whole tree before we can count parts, and a message of
+    tiny parts costs it seconds per megabyte. A cut multipart parses like a truncated one.
+    """
+    position = -1
+    for _ in range(MAX_PARTS * 4):
+        position = raw.find(b"\n--", position + 1)
+        if position < 0:
+            return raw
+    return raw[: position + 1]
 
 
 def _parse_tree(raw: bytes) -> Message:
@@ -161,32 +180,36 @@ def _inner(part: Message) -> Message | None:
     return inner if isinstance(inner, Message) else None
 
 
+def _as_bytes(msg: Message) -> bytes:
+    """A parsed message (or header block) serialized again, headers as they were written."""
+    for policy in (email.policy.default.clone(refold_source="none"), email.policy.compat32):
+        try:
+            return msg.as_bytes(policy=policy)
+        except Exception:  # noqa: S112 - the next, plainer policy may cope
+            continue
+    return b""
+
+
 def _serialized(part: Message) -> bytes:
-    """A forwarded message/rfc822 part as .eml bytes, headers kept as they were written."""
-    inner = _inner(part)
-    if inner is not None:
-        for policy in (email.policy.default.clone(refold_source="none"), email.policy.compat32):
-            try:
-                return inner.as_bytes(policy=policy)
-            except Exception:  # noqa: S112 - the next, plainer policy may cope
-                continue
+    """A message/* part's content: the forwarded message, or delivery-status blocks."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return b"\n".join(_as_bytes(block) for block in payload if isinstance(block, Message))
     return _decoded_payload(part)
 
 
 def _attachment(part: Message, kind: str, position: int) -> ParsedAttachment:
     filename = _filename(part)
     inner = _inner(part) if kind in _FORWARDED_TYPES else None
+    data = _serialized(part) if kind.startswith("message/") else _decoded_payload(part)
     if inner is not None:
-        data = _serialized(part)
         subject = _FILENAME_BAD.sub("_", header_text(inner, "Subject").replace("/", "_"))
         filename = filename or f"{subject[:100].strip(' .') or 'forwarded message'}.eml"
-    else:
-        data = _decoded_payload(part)
     if kind in _TNEF_TYPES or (filename or "").lower() == "winmail.dat":
         kind, filename = "application/ms-tnef", filename or "winmail.dat"
     if not filename:
         extension = mimetypes.guess_extension(kind, strict=False) or ".bin"
-        filename = f"attachment-{position}{extension}"
+        filename = _REPORT_NAMES.get(kind) or f"attachment-{position}{extension}"
     content_id = message_id(raw_header(part, "Content-ID"))
     return ParsedAttachment(
         filename=filename,
@@ -242,7 +265,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     raw = bytes(raw)
     if not raw.strip():
         raise EmailParseError("empty message")
-    msg = _parse_tree(raw)
+    msg = _parse_tree(_bounded(raw))
     if not list(msg.raw_items()):
         raise EmailParseError("no header found")
     leaves = _walk(msg)
