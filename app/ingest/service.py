@@ -26,10 +26,20 @@ from app.messages.models import Attachment, Message
 from app.messages.sanitize import sanitize_html, text_from_html
 from app.outbox.service import MESSAGE_CREATED, TICKET_CREATED, TICKET_UPDATED, emit
 from app.tickets.models import Ticket
+from app.tickets.participants import add_participants
 from app.tickets.service import next_seq, ticket_event
 from app.tickets.workflow import REOPENED_BY_CUSTOMER, apply_status
 
 SUBJECT_FROM_TEXT_LENGTH = 80
+
+
+def link_inline_images(html: str, attachments: list[Attachment]) -> str:
+    """Point `cid:` images at the stored attachments, which the API serves with access checks."""
+    for attachment in attachments:
+        if attachment.content_id:
+            cid = attachment.content_id.strip("<>")
+            html = html.replace(f'src="cid:{cid}"', f'src="/api/v1/attachments/{attachment.id}"')
+    return html
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,9 @@ async def _ingest_new(
             seq=seq,
             payload=ticket_event(ticket),
         )
-    elif ticket.status in REOPENED_BY_CUSTOMER and not inbound.automated:
+    elif (
+        ticket.status in REOPENED_BY_CUSTOMER or ticket.status == "closed"
+    ) and not inbound.automated:
         apply_status(ticket, "open", now=now)
         await session.flush()
         seq = await next_seq(session, ticket, now=now)
@@ -150,19 +162,26 @@ async def _ingest_new(
     )
     session.add(message)
     await session.flush()
-    for item in inbound.attachments:
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=safe_filename(item.filename),
-                content_type=item.content_type.lower(),
-                size=len(item.data),
-                sha256=await store.save(item.data),
-                content_id=item.content_id,
-                inline=item.inline,
-            )
+    stored = [
+        Attachment(
+            message_id=message.id,
+            filename=safe_filename(item.filename),
+            content_type=item.content_type.lower(),
+            size=len(item.data),
+            sha256=await store.save(item.data),
+            content_id=item.content_id,
+            inline=item.inline,
         )
+        for item in inbound.attachments
+    ]
+    session.add_all(stored)
     await session.flush()
+    if message.body_html:
+        message.body_html = link_inline_images(message.body_html, stored)
+    if inbound.participants or created:
+        requester = [s.address for s in inbound.sender if s.kind == "email"][:1]
+        await add_participants(session, ticket.id, requester, role="requester")
+        await add_participants(session, ticket.id, list(inbound.participants), role="cc")
     emit(
         session,
         topic=MESSAGE_CREATED,

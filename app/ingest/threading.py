@@ -3,7 +3,9 @@
 In order: the messages it replies to (by external id, in the same inbox), then a ticket
 number it quotes (only if the sender belongs on that ticket), then, for conversational
 channels, the contact's open conversation in the inbox. Never by subject text alone.
-A closed ticket is never reopened: the message opens a new ticket linked to it.
+A closed ticket is not reopened unless the inbox says so: the message opens a new ticket
+linked to it. A sender who quotes a ticket number they do not belong on gets a new ticket
+linked to the quoted one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from app.contacts.models import Contact
 from app.ingest.types import InboundMessage
 from app.messages.models import Message
 from app.tickets.models import Ticket
+from app.tickets.participants import participant_addresses
 
 OPEN_STATUSES = ("new", "open", "pending", "on_hold")
 
@@ -45,24 +48,43 @@ async def _by_replies(session: AsyncSession, inbound: InboundMessage) -> Ticket 
     return None
 
 
-def sender_belongs_on(ticket: Ticket, contact: Contact) -> bool:
-    """The requester, or someone of the same account."""
+def _domain(address: str | None) -> str | None:
+    return address.rsplit("@", 1)[1].lower() if address and "@" in address else None
+
+
+async def sender_belongs_on(
+    session: AsyncSession, ticket: Ticket, contact: Contact, inbound: InboundMessage
+) -> bool:
+    """The requester, a participant (CC'd earlier), someone of the same account, or, when
+    the inbox allows it, an address of the requester's email domain."""
     if ticket.contact_id == contact.id:
         return True
-    return ticket.account_id is not None and ticket.account_id == contact.account_id
+    if ticket.account_id is not None and ticket.account_id == contact.account_id:
+        return True
+    addresses = {s.address.lower() for s in inbound.sender}
+    if addresses & await participant_addresses(session, ticket.id):
+        return True
+    if inbound.thread.same_domain_participants:
+        requester = await session.get(Contact, ticket.contact_id)
+        domain = _domain(requester.email if requester else None)
+        return domain is not None and any(_domain(a) == domain for a in addresses)
+    return False
 
 
 async def _by_number(
     session: AsyncSession, inbound: InboundMessage, contact: Contact
-) -> Ticket | None:
+) -> tuple[Ticket | None, int | None]:
+    """(the quoted ticket if the sender belongs on it, else the ticket to link a new one to)."""
     if inbound.thread.ticket_number is None:
-        return None
+        return None, None
     ticket = await session.scalar(
         select(Ticket).where(Ticket.number == inbound.thread.ticket_number)
     )
-    if ticket is None or not sender_belongs_on(ticket, contact):
-        return None
-    return ticket
+    if ticket is None:
+        return None, None
+    if not await sender_belongs_on(session, ticket, contact, inbound):
+        return None, ticket.id
+    return ticket, None
 
 
 async def _open_conversation(
@@ -86,10 +108,14 @@ async def find_thread(
     session: AsyncSession, inbound: InboundMessage, *, contact: Contact
 ) -> tuple[Ticket | None, int | None]:
     """(ticket to add to, or None for a new one; the ticket a new one should link to)."""
-    ticket = await _by_replies(session, inbound) or await _by_number(session, inbound, contact)
+    ticket, stranger_quoted = await _by_replies(session, inbound), None
+    if ticket is None:
+        ticket, stranger_quoted = await _by_number(session, inbound, contact)
     if ticket is not None:
         ticket = await _follow_merges(session, ticket)
-        if ticket.status == "closed":
+        if ticket.status == "closed" and not inbound.thread.reopen_closed:
             return None, ticket.id
         return await session.get(Ticket, ticket.id, with_for_update=True), None
+    if stranger_quoted is not None:
+        return None, stranger_quoted
     return await _open_conversation(session, inbound, contact), None

@@ -36,6 +36,10 @@ class ThreadHints:
     ticket_number: int | None = None
     # Chat and social: keep adding to the contact's open ticket in this inbox.
     continue_open_conversation: bool = False
+    # A reply to a closed ticket reopens it instead of opening a linked follow-up.
+    reopen_closed: bool = False
+    # A quoted ticket number also admits senders whose address shares the requester's domain.
+    same_domain_participants: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class InboundMessage:
     received_at: datetime | None = None
     # Auto-replies and other machine mail: recorded, but they never reopen or trigger replies.
     automated: bool = False
+    # Other people on the conversation (email CC); they become the ticket's participants.
+    participants: tuple[str, ...] = ()
     channel_data: dict[str, Any] = field(default_factory=dict)
 
 

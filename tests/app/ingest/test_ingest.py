@@ -271,3 +271,92 @@ async def test_concurrent_deliveries_of_one_message_store_it_once(
         assert await session.scalar(select(func.count()).select_from(Message)) == 1
         assert await session.scalar(select(func.count()).select_from(Ticket)) == 1
     assert sorted(outcomes) == [False, True, True, True]
+
+
+async def test_quoted_number_admits_participants_and_links_strangers(
+    db_session: AsyncSession, store: AttachmentStore, clock: FrozenClock
+) -> None:
+    inbox = await _inbox(db_session)
+    first = await ingest(
+        db_session,
+        _mail(inbox, "<p1@x>", participants=("cc.person@partner.test",)),
+        store=store,
+        now=clock(),
+    )
+    number = ThreadHints(ticket_number=first.ticket.number)
+
+    def sender(address: str) -> tuple[SenderIdentity, ...]:
+        return (SenderIdentity("email", address),)
+
+    cc = await ingest(
+        db_session,
+        _mail(inbox, "<p2@x>", thread=number, sender=sender("CC.Person@partner.test")),
+        store=store,
+        now=clock(),
+    )
+    colleague = await ingest(
+        db_session,
+        _mail(inbox, "<p3@x>", thread=number, sender=sender("boss@customer.test")),
+        store=store,
+        now=clock(),
+    )
+    stranger = await ingest(
+        db_session,
+        _mail(inbox, "<p4@x>", thread=number, sender=sender("eve@elsewhere.test")),
+        store=store,
+        now=clock(),
+    )
+    strict = ThreadHints(ticket_number=first.ticket.number, same_domain_participants=False)
+    colleague_strict = await ingest(
+        db_session,
+        _mail(inbox, "<p5@x>", thread=strict, sender=sender("intern@customer.test")),
+        store=store,
+        now=clock(),
+    )
+
+    assert cc.ticket.id == first.ticket.id
+    assert colleague.ticket.id == first.ticket.id
+    assert stranger.created_ticket
+    assert stranger.ticket.linked_ticket_id == first.ticket.id
+    assert colleague_strict.ticket.linked_ticket_id == first.ticket.id
+
+
+async def test_inbox_can_choose_to_reopen_closed_tickets(
+    db_session: AsyncSession, store: AttachmentStore, clock: FrozenClock
+) -> None:
+    inbox = await _inbox(db_session)
+    first = await ingest(db_session, _mail(inbox, "<o1@x>"), store=store, now=clock())
+    first.ticket.status = "closed"
+    await db_session.flush()
+
+    reply = await ingest(
+        db_session,
+        _mail(inbox, "<o2@x>", thread=ThreadHints(replies_to=("<o1@x>",), reopen_closed=True)),
+        store=store,
+        now=clock(),
+    )
+
+    assert reply.ticket.id == first.ticket.id
+    assert reply.ticket.status == "open"
+
+
+async def test_inline_cid_images_point_at_stored_attachments(
+    db_session: AsyncSession, store: AttachmentStore, clock: FrozenClock
+) -> None:
+    inbox = await _inbox(db_session)
+    inbound = _mail(
+        inbox,
+        "<cid@x>",
+        html='<p>Logo: <img src="cid:logo@x"></p>',
+        attachments=(
+            InboundAttachment("logo.png", "image/png", b"png", content_id="<logo@x>", inline=True),
+        ),
+    )
+
+    result = await ingest(db_session, inbound, store=store, now=clock())
+
+    stored = await db_session.scalar(
+        select(Attachment).where(Attachment.message_id == result.message.id)
+    )
+    assert stored is not None
+    assert result.message.body_html == f'<p>Logo: <img src="/api/v1/attachments/{stored.id}"></p>'
