@@ -41,6 +41,12 @@ _HEADER_SENT = re.compile(
     r"data|inviato)(\s(el|em|on|le))?\s?:",
     re.IGNORECASE,
 )
+_FORWARDED = re.compile(
+    r"^\s*-{2,}\s*(forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|"
+    r"mensaje\s+reenviado|doorgestuurd\s+bericht|mensagem\s+encaminhada)\s*-{2,}\s*$"
+    r"|^\s*(begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht)\s*:",
+    re.IGNORECASE,
+)
 _UNDERSCORES = re.compile(r"^\s*_{20,}\s*$")
 _QUOTED = re.compile(r"^\s*>")
 
@@ -83,6 +89,8 @@ def _separator_cut(lines: list[str]) -> int | None:
     Separators, Outlook header blocks and attributions not followed by ">" lines.
     """
     for index, line in enumerate(lines):
+        if _FORWARDED.match(line):
+            return None  # what follows was forwarded on purpose: it is the new text
         if _ORIGINAL.match(line) or _outlook_block(lines, index):
             return index
         if _UNDERSCORES.match(line) and index + 1 < len(lines) and _outlook_block(lines, index + 1):
