@@ -363,7 +363,7 @@ async def test_email_race_lost_at_the_constraint_is_still_409_naming_it(
     async def not_found_yet(_session: AsyncSession, _email: str) -> None:
         return None  # as if the other request committed after our check
 
-    monkeypatch.setattr("app.agents.service.find_agent_by_email", not_found_yet)
+    monkeypatch.setattr("app.agents.service.agents.find_agent_by_email", not_found_yet)
     body = {"email": "vic@example.test", "name": "Vic", "role": "agent", "password": "x" * 12}
 
     response = await client.post("/api/v1/agents", json=body, headers=headers)
