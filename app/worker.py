@@ -19,7 +19,7 @@ from typing import Any, NotRequired, TypedDict, cast
 import httpx
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
-from arq.worker import Worker
+from arq.worker import Worker, func
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.attachments.storage import AttachmentStore
@@ -27,10 +27,11 @@ from app.clock import Clock, utc_now
 from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
 from app.ingest.types import ChannelSender
-from app.messages.jobs import send_outbound
+from app.messages.jobs import MAX_SEND_TRIES, send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
+from channels.email.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ BACKGROUND_TASKS: list[BackgroundTask] = [relay_outbox]
 def channel_senders(settings: Settings, http: httpx.AsyncClient) -> dict[str, ChannelSender]:
     """The adapter that sends on each channel (`send_outbound` fails a message whose channel
     has none). The channel adapters register here: this is the composition root."""
-    return {}
+    return {"email": SmtpSender()}
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -107,7 +108,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [send_outbound, outbox_jobs.prune_outbox]
+    # send_outbound counts its own tries (temporary failures back off up to MAX_SEND_TRIES).
+    functions = [func(send_outbound, max_tries=MAX_SEND_TRIES), outbox_jobs.prune_outbox]
     # arq types ctx as a plain dict; ours is the JobContext TypedDict.
     cron_jobs = [cron(outbox_jobs.prune_outbox, hour={3}, minute={17})]  # type: ignore[arg-type]
     on_startup = startup

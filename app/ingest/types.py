@@ -97,6 +97,19 @@ class DeliveryResult:
 class ChannelSender(Protocol):
     """Implemented by each channel adapter that can send."""
 
+    def new_external_id(
+        self, message: OutboundMessage, *, inbox_settings: dict[str, Any]
+    ) -> str | None:
+        """The id the provider will know this message by, when the sender chooses it (email:
+        the Message-ID). The job records it before the first try, so a retry reuses it and a
+        crash mid-send can be recognised. None when the provider assigns ids."""
+        ...
+
     async def send(
-        self, message: OutboundMessage, *, inbox_settings: dict[str, Any], secrets: dict[str, Any]
+        self,
+        message: OutboundMessage,
+        *,
+        inbox_settings: dict[str, Any],
+        secrets: dict[str, Any],
+        external_id: str | None,
     ) -> DeliveryResult: ...

@@ -210,13 +210,27 @@ class SmtpSender:
         self._tls_context = tls_context
         self._local_hostname = local_hostname
 
-    async def send(
-        self, message: OutboundMessage, *, inbox_settings: dict[str, Any], secrets: dict[str, Any]
-    ) -> DeliveryResult:
-        """Send with a fresh Message-ID. A retry of this call gets another id, so the job
-        should prefer recording one and calling `send_with_id`."""
+    def new_external_id(
+        self, message: OutboundMessage, *, inbox_settings: dict[str, Any]
+    ) -> str | None:
         try:
-            message_id_header = new_message_id(message.message_id, inbox_settings=inbox_settings)
+            return new_message_id(message.message_id, inbox_settings=inbox_settings)
+        except InvalidSettings:
+            return None  # `send` reports the bad setting
+
+    async def send(
+        self,
+        message: OutboundMessage,
+        *,
+        inbox_settings: dict[str, Any],
+        secrets: dict[str, Any],
+        external_id: str | None = None,
+    ) -> DeliveryResult:
+        """Send with the Message-ID the job recorded, or a fresh one."""
+        try:
+            message_id_header = external_id or new_message_id(
+                message.message_id, inbox_settings=inbox_settings
+            )
         except InvalidSettings as exc:
             return _failed(str(exc), retry=False)
         return await self.send_with_id(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +30,25 @@ from tests.factories.agents import make_agent
 class RecordingSender:
     results: list[DeliveryResult]
     sent: list[tuple[OutboundMessage, dict[str, Any]]] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    issued: int = 0
+
+    def new_external_id(
+        self, message: OutboundMessage, *, inbox_settings: dict[str, Any]
+    ) -> str | None:
+        self.issued += 1
+        return f"<attempt-{self.issued}@us.test>"
 
     async def send(
-        self, message: OutboundMessage, *, inbox_settings: dict[str, Any], secrets: dict[str, Any]
+        self,
+        message: OutboundMessage,
+        *,
+        inbox_settings: dict[str, Any],
+        secrets: dict[str, Any],
+        external_id: str | None,
     ) -> DeliveryResult:
         self.sent.append((message, secrets))
+        self.ids.append(external_id)
         return self.results.pop(0)
 
 
@@ -134,6 +149,38 @@ async def test_temporary_failure_retries_then_permanent_failure_is_recorded(
 
     await db_session.refresh(reply)
     assert (reply.status, reply.failure_reason) == ("failed", "550 no such user")
+    assert sender.ids == ["<attempt-1@us.test>", "<attempt-1@us.test>"]  # one id across tries
+
+
+async def test_a_send_that_died_midway_is_not_repeated(
+    db_session: AsyncSession,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    box: SecretBox,
+    clock: FrozenClock,
+) -> None:
+    reply = await _queued_reply(db_session, settings, box, clock)
+
+    class DyingSender(RecordingSender):
+        async def send(self, message: OutboundMessage, **kwargs: Any) -> DeliveryResult:
+            raise asyncio.CancelledError  # the job timed out or the worker was killed mid-send
+
+    dying = DyingSender([])
+    with pytest.raises(asyncio.CancelledError):
+        await send_outbound(
+            _ctx(sessionmaker, settings, box, clock, senders={"email": dying}), message_id=reply.id
+        )
+    healthy = RecordingSender([DeliveryResult("sent")])
+
+    outcome = await send_outbound(
+        _ctx(sessionmaker, settings, box, clock, senders={"email": healthy}), message_id=reply.id
+    )
+
+    assert outcome == "failed"
+    assert healthy.sent == []
+    await db_session.refresh(reply)
+    assert reply.failure_reason is not None
+    assert "outcome unknown" in reply.failure_reason
 
 
 async def test_channel_without_adapter_fails_visibly(
