@@ -58,8 +58,8 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
-_SMTP_REPLY = re.compile(r"^\s*.{0,40}?\b([45]\d\d)[ -].{3,}$", re.MULTILINE)
-_QUOTED_MESSAGE_ID = re.compile(r"^\s*>?\s*message-id:\s*(<[^<>\s]+>)", re.I | re.M)
+_SMTP_REPLY = re.compile(r"^[ \t]*.{0,40}?\b([45]\d\d)[ -].{3,}$", re.MULTILINE)
+_QUOTED_MESSAGE_ID = re.compile(r"^[ \t]*>?[ \t]*message-id:[ \t]*(<[^<>\s]+>)", re.I | re.M)
 _ADDRESS = re.compile(r"<?([A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
 _DELAYED = re.compile(r"\b(delayed|will\s+(retry|be\s+retried|continue\s+trying)|warning)\b", re.I)
 

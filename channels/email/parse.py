@@ -12,7 +12,7 @@ import email
 import email.policy
 import mimetypes
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -250,6 +250,14 @@ def _bodies(leaves: list[Message]) -> tuple[list[str], list[str], list[tuple[Mes
             (htmls if kind == "text/html" else texts).append(_part_text(part))
         else:
             others.append((part, kind))
+    if not texts and not htmls:
+        # Some mailers name their only body part ("name=body.txt"); if nothing else is the
+        # body, the first text part not explicitly an attachment is.
+        for index, (part, kind) in enumerate(others):
+            if kind in _BODY_TYPES and _disposition(part) != "attachment":
+                (htmls if kind == "text/html" else texts).append(_part_text(part))
+                del others[index]
+                break
     return texts, htmls, others
 
 
@@ -274,18 +282,19 @@ def parse_email(raw: bytes) -> ParsedEmail:
     html = sanitize_html(raw_html) if htmls else None
     text = "\n\n".join(t.rstrip() for t in texts if t.strip()) or text_from_html(raw_html)
     text = text.replace("\r\n", "\n")
+    referenced = (html or "").lower()
     attachments = []
     for position, (part, kind) in enumerate(others, start=1):
         found = _attachment(part, kind, position)
-        if found.content_id and html and f"cid:{found.content_id}".lower() in html.lower():
-            found = ParsedAttachment(**{**found.__dict__, "inline": True})
+        if found.content_id and f"cid:{found.content_id.lower()}" in referenced:
+            found = replace(found, inline=True)
         attachments.append(found)
 
     subject = header_text(msg, "Subject")
     senders = addresses(msg, "From")
     from_name, from_address = senders[0] if senders else (None, None)
     reply_to = addresses(msg, "Reply-To")
-    new_text, quoted_text = _split(text, raw_html, bool(texts))
+    new_text, quoted_text = _split(text, raw_html, any(t.strip() for t in texts))
     bounce = find_bounce(msg, leaves, sender=from_address, subject=subject, text=text)
     headers = {name: header_text(msg, name)[:2000] for name in _DISPLAY_HEADERS}
     return ParsedEmail(

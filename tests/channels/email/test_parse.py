@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -299,13 +299,10 @@ def test_huge_address_lists_and_nested_comments() -> None:
 
 
 def _cpython_email_data() -> Path | None:
-    candidates = []
-    try:
-        import test
-
-        candidates.append(Path(os.path.dirname(test.__file__)) / "test_email" / "data")
-    except ImportError:
-        pass
+    """CPython's test_email/data: from the interpreter's own test package when installed."""
+    spec = importlib.util.find_spec("test")  # the stdlib's test package is optional
+    locations = spec.submodule_search_locations if spec is not None else None
+    candidates = [Path(location) / "test_email" / "data" for location in locations or ()]
     candidates += [
         Path("/root/.pyenv/versions/3.11.7/lib/python3.11/test/test_email/data"),
         *Path("/usr/lib").glob("python3*/test/test_email/data"),
@@ -368,3 +365,25 @@ def test_random_and_mutated_bytes_never_raise_anything_else() -> None:
             value.encode("utf-8")
             assert "\x00" not in value
         thread_hints(parsed)
+
+
+def test_a_named_only_text_part_is_still_the_body() -> None:
+    raw = b'From: a@example.com\nContent-Type: text/plain; name="body.txt"\n\nThe body.\n'
+
+    parsed = parse_email(raw)
+
+    assert parsed.text == "The body."
+    assert parsed.attachments == ()
+
+
+def test_empty_text_alternative_falls_back_to_the_html() -> None:
+    raw = (
+        b'From: a@example.com\nContent-Type: multipart/alternative; boundary="A"\n\n'
+        b"--A\nContent-Type: text/plain\n\n\n--A\nContent-Type: text/html\n\n"
+        b'<p>New</p><blockquote type="cite"><p>Old</p></blockquote>\n--A--\n'
+    )
+
+    parsed = parse_email(raw)
+
+    assert parsed.text == "New\nOld"
+    assert (parsed.new_text, parsed.quoted_text) == ("New", "Old")
