@@ -272,8 +272,8 @@ def message_id(value: str | None) -> str | None:
         return None
     text = repair(value)
     match = _MSG_ID.search(text)
-    token = match.group(1) if match else text.strip()
-    if not token or any(ch.isspace() for ch in token) or _CONTROL.search(token):
+    token = match.group(1) if match else text.strip().strip("<>")
+    if not token or any(ch.isspace() or ch in "<>" for ch in token) or _CONTROL.search(token):
         return None
     normalized = f"<{token}>"
     if len(normalized) > MAX_MSG_ID:

@@ -387,3 +387,15 @@ def test_empty_text_alternative_falls_back_to_the_html() -> None:
 
     assert parsed.text == "New\nOld"
     assert (parsed.new_text, parsed.quoted_text) == ("New", "Old")
+
+
+@pytest.mark.parametrize("value", ["<>", "", "   ", "two words", "<<a@b>", "a@b>"])
+def test_unusable_message_ids_fall_back_to_the_synthetic_id(value: str) -> None:
+    raw = f"From: a@example.com\nMessage-ID: {value}\n\nhi\n".encode()
+
+    parsed = parse_email(raw)
+
+    if value in {"<<a@b>", "a@b>"}:
+        assert parsed.message_id == "<a@b>"
+    else:
+        assert parsed.message_id.startswith("<sha256-")
