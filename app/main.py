@@ -32,6 +32,7 @@ from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SETTINGS_VALIDATORS
+from app.mail.controller import InboundEmailController
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 from channels.email.settings import validate_email_settings
@@ -45,6 +46,7 @@ API_ROUTERS: list[Any] = [
     TeamController,
     SkillController,
     InboxController,
+    InboundEmailController,
     AccountController,
     ContactController,
     AttachmentController,

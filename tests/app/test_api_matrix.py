@@ -22,6 +22,8 @@ from app.agents.models import Agent
 from app.auth.service import do_create_token
 from app.contacts.identities import Identity, resolve_contact
 from app.inboxes.models import Inbox
+from app.mail.models import InboundEmail
+from app.mail.service import compress
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
 
 ROLES = ("agent", "supervisor", "admin")
@@ -85,6 +87,9 @@ CASES = [
     Case("POST", "/api/v1/inboxes", "admin", p("/api/v1/inboxes"), lambda w: {"name": "API", "channel": "api", "settings": {}}),
     Case("PATCH", "/api/v1/inboxes/{inbox_id:int}", "admin", p("/api/v1/inboxes/{inbox}"), lambda w: {"name": "Renamed"}),
     Case("DELETE", "/api/v1/inboxes/{inbox_id:int}", "admin", p("/api/v1/inboxes/{inbox}")),
+    Case("GET", "/api/v1/inboxes/{inbox_id:int}/emails", "admin", p("/api/v1/inboxes/{inbox}/emails")),
+    Case("GET", "/api/v1/inboxes/{inbox_id:int}/emails/{email_id:int}/raw", "admin", p("/api/v1/inboxes/{inbox}/emails/{email}/raw")),
+    Case("POST", "/api/v1/inboxes/{inbox_id:int}/emails/{email_id:int}/retry", "admin", p("/api/v1/inboxes/{inbox}/emails/{email}/retry")),
     Case("GET", "/api/v1/accounts", "agent", p("/api/v1/accounts")),
     Case("GET", "/api/v1/accounts/{account_id:int}", "agent", p("/api/v1/accounts/{account}")),
     Case("GET", "/api/v1/accounts/{account_id:int}/contacts", "agent", p("/api/v1/accounts/{account}/contacts")),
@@ -132,6 +137,12 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
     account = Account(name="Acme", domains=["acme.test"])
     inbox = Inbox(name="Mail", channel="api", settings={})
     db_session.add_all([account, inbox])
+    await db_session.flush()
+    email = InboundEmail(
+        inbox_id=inbox.id, uidvalidity=1, uid=1, message_id_header="<m@x>", raw_compressed=compress(b"Subject: x\r\n\r\nbody"),
+        size=20, status="failed", error="could not parse",
+    )
+    db_session.add(email)
     lonely, _ = await resolve_contact(db_session, [Identity.of("email", "lonely@customer.test")])
     await db_session.flush()
     agent_headers = {"Authorization": f"Bearer {tokens['agent']}"}
@@ -167,6 +178,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "ticket": tickets[0]["id"],
         "second_ticket": tickets[1]["id"],
         "attachment": upload["id"],
+        "email": email.id,
     }
     return World(agents, tokens, token_ids, ids)
 
