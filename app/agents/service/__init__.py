@@ -1,35 +1,42 @@
-"""The agents service, as a package so it can split by sub-domain; callers import from here."""
+"""Agents, teams and skills: the people who work tickets and how they are grouped.
+
+Only admins manage them; an agent may edit their own name, password and presence. The
+modules split by what is managed; import from this package, which re-exports them.
+"""
 
 from __future__ import annotations
 
 from app.agents.service.agents import (
-    MAX_ID,
     agent_out,
     check_capacity,
     check_email_free,
-    check_id,
-    check_skills,
-    check_teams,
     do_create_agent,
-    do_create_skill,
-    do_create_team,
     do_deactivate_agent,
-    do_delete_skill,
-    do_delete_team,
     do_update_agent,
-    do_update_skill,
-    do_update_team,
     find_agent_by_email,
     get_agent,
-    get_skill,
-    get_team,
     list_agents,
-    list_skills,
-    list_teams,
     normalize_email,
-    skill_out,
-    team_view,
     with_relations,
+)
+from app.agents.service.common import MAX_ID, check_id
+from app.agents.service.skills import (
+    check_skills,
+    do_create_skill,
+    do_delete_skill,
+    do_update_skill,
+    get_skill,
+    list_skills,
+    skill_out,
+)
+from app.agents.service.teams import (
+    check_teams,
+    do_create_team,
+    do_delete_team,
+    do_update_team,
+    get_team,
+    list_teams,
+    team_view,
 )
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Agents, teams and skills: the people who work tickets and how they are grouped.
+"""Agents: the people who work tickets, their roles, presence, capacity, teams and skills.
 
-Only admins manage them; an agent may edit their own name, password and presence.
+An agent is never deleted, only deactivated; the last active admin cannot be demoted.
 """
 
 from __future__ import annotations
@@ -10,39 +10,29 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
-from app.agents.models import ROLES, Agent, AgentSkill, Skill, Team, team_members
+from app.agents.models import ROLES, Agent, AgentSkill, team_members
 from app.agents.schemas import (
     SELF_SERVICE_FIELDS,
     AgentOut,
     AgentUpdate,
     SkillAssignment,
     SkillLevel,
-    SkillOut,
-    TeamOut,
 )
-from app.audit.service import record
+from app.agents.service.common import MAX_ID, audit, check_id
+from app.agents.service.skills import check_skills
+from app.agents.service.teams import check_teams
 from app.auth.actor import Actor
 from app.auth.models import ApiToken
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.pagination import page_of, paginate
-from app.schemas import Page
 from app.security.passwords import hash_password
 from app.tickets.models import TICKET_CHANNELS
-
-MAX_ID = 2**63 - 1
-
-
-def check_id(entity: str, entity_id: int) -> int:
-    """An id outside BIGINT cannot exist; answer "not found" before the driver overflows."""
-    if not 1 <= entity_id <= MAX_ID:
-        raise NotFound(f"{entity} {entity_id} does not exist")
-    return entity_id
 
 
 def normalize_email(email: str) -> str:
@@ -51,31 +41,6 @@ def normalize_email(email: str) -> str:
 
 def with_relations() -> tuple[ExecutableOption, ...]:
     return (selectinload(Agent.teams), selectinload(Agent.skills).selectinload(AgentSkill.skill))
-
-
-def _audit(
-    session: AsyncSession,
-    actor_id: int | None,
-    action: str,
-    entity_id: int,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """`action` is "<entity type>.<verb>", e.g. "team.update"."""
-    entity_type = action.split(".", 1)[0]
-    record(
-        session,
-        actor_id=actor_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-    )
-
-
-# --- agents ---------------------------------------------------------------------------------
 
 
 async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
@@ -151,27 +116,6 @@ def check_capacity(capacity: dict[str, int], *, field: str = "capacity") -> dict
     return dict(capacity)
 
 
-async def check_teams(session: AsyncSession, team_ids: Sequence[int], *, field: str) -> list[Team]:
-    teams = list((await session.scalars(select(Team).where(Team.id.in_(team_ids)))).all())
-    missing = sorted(set(team_ids) - {t.id for t in teams})
-    if missing:
-        raise ValidationFailed.field(field, f"no team with id {', '.join(map(str, missing))}")
-    return teams
-
-
-async def check_skills(
-    session: AsyncSession, skills: Sequence[SkillAssignment], *, field: str = "skills"
-) -> list[AgentSkill]:
-    ids = [s.skill_id for s in skills]
-    if len(set(ids)) != len(ids):
-        raise ValidationFailed.field(field, "a skill is listed twice")
-    found = {s.id: s for s in (await session.scalars(select(Skill).where(Skill.id.in_(ids)))).all()}
-    missing = sorted(set(ids) - set(found))
-    if missing:
-        raise ValidationFailed.field(field, f"no skill with id {', '.join(map(str, missing))}")
-    return [AgentSkill(skill_id=s.skill_id, level=s.level, skill=found[s.skill_id]) for s in skills]
-
-
 def _audit_view(agent: Agent) -> dict[str, Any]:
     """What the audit trail records of an agent; never the password hash."""
     return {
@@ -210,7 +154,7 @@ async def do_create_agent(
     session.add(agent)
     await _flush_agent(session, agent)
     after = _audit_view(agent) | {"password_set": password is not None}
-    _audit(session, actor_id, "agent.create", agent.id, after=after)
+    audit(session, actor_id, "agent.create", agent.id, after=after)
     return agent
 
 
@@ -280,7 +224,7 @@ async def do_update_agent(
         await _revoke_tokens(session, agent.id, now=now)
     await _flush_agent(session, agent)
     after = _audit_view(agent) | ({"password_changed": True} if "password" in given else {})
-    _audit(session, actor.agent_id, "agent.update", agent.id, before=before, after=after)
+    audit(session, actor.agent_id, "agent.update", agent.id, before=before, after=after)
     return agent
 
 
@@ -297,7 +241,7 @@ async def do_deactivate_agent(
     agent.presence = "offline"
     await _revoke_tokens(session, agent.id, now=now)
     await session.flush()
-    _audit(
+    audit(
         session,
         actor.agent_id,
         "agent.deactivate",
@@ -323,180 +267,3 @@ def agent_out(agent: Agent) -> AgentOut:
         ],
         created_at=agent.created_at,
     )
-
-
-# --- teams ----------------------------------------------------------------------------------
-
-
-async def get_team(session: AsyncSession, team_id: int) -> Team:
-    team = await session.get(Team, check_id("team", team_id))
-    if team is None:
-        raise NotFound(f"team {team_id} does not exist")
-    return team
-
-
-async def _member_ids(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Members of several teams in one query."""
-    rows = await session.execute(
-        select(team_members.c.team_id, team_members.c.agent_id)
-        .where(team_members.c.team_id.in_(team_ids))
-        .order_by(team_members.c.agent_id)
-    )
-    members: dict[int, list[int]] = {team_id: [] for team_id in team_ids}
-    for team_id, agent_id in rows:
-        members[team_id].append(agent_id)
-    return members
-
-
-def _team_out(team: Team, member_ids: list[int]) -> TeamOut:
-    return TeamOut(id=team.id, name=team.name, description=team.description, member_ids=member_ids)
-
-
-async def team_view(session: AsyncSession, team: Team) -> TeamOut:
-    return _team_out(team, (await _member_ids(session, [team.id]))[team.id])
-
-
-async def list_teams(session: AsyncSession, *, limit: int, cursor: str | None) -> Page[TeamOut]:
-    stmt = paginate(select(Team), Team.id, limit=limit, cursor=cursor)
-    teams, next_cursor = page_of((await session.scalars(stmt)).all(), limit=limit)
-    members = await _member_ids(session, [t.id for t in teams])
-    return Page(items=[_team_out(t, members[t.id]) for t in teams], next_cursor=next_cursor)
-
-
-async def _check_team_name_free(
-    session: AsyncSession, name: str, *, team_id: int | None = None
-) -> None:
-    found = await session.scalar(select(Team.id).where(func.lower(Team.name) == name.lower()))
-    if found is not None and found != team_id:
-        raise Conflict(f"a team named {name!r} already exists", code="duplicate:team_name")
-
-
-async def _set_members(session: AsyncSession, team: Team, member_ids: Sequence[int]) -> None:
-    wanted = set(member_ids)
-    found = set((await session.scalars(select(Agent.id).where(Agent.id.in_(wanted)))).all())
-    if missing := sorted(wanted - found):
-        raise ValidationFailed.field(
-            "member_ids", f"no agent with id {', '.join(map(str, missing))}"
-        )
-    await session.execute(delete(team_members).where(team_members.c.team_id == team.id))
-    if wanted:
-        rows = [{"team_id": team.id, "agent_id": agent_id} for agent_id in sorted(wanted)]
-        await session.execute(insert(team_members), rows)
-
-
-async def do_create_team(
-    session: AsyncSession,
-    *,
-    actor_id: int | None,
-    name: str,
-    description: str | None,
-    member_ids: Sequence[int],
-) -> Team:
-    await _check_team_name_free(session, name)
-    team = Team(name=name, description=description)
-    session.add(team)
-    await session.flush()
-    await _set_members(session, team, member_ids)
-    after = {"name": name, "description": description, "member_ids": sorted(set(member_ids))}
-    _audit(session, actor_id, "team.create", team.id, after=after)
-    return team
-
-
-async def do_update_team(
-    session: AsyncSession,
-    *,
-    actor_id: int | None,
-    team_id: int,
-    name: str | msgspec.UnsetType = msgspec.UNSET,
-    description: str | msgspec.UnsetType | None = msgspec.UNSET,
-    member_ids: Sequence[int] | msgspec.UnsetType = msgspec.UNSET,
-) -> Team:
-    team = await get_team(session, team_id)
-    old_members = (await _member_ids(session, [team.id]))[team.id]
-    before = {"name": team.name, "description": team.description, "member_ids": old_members}
-    if name is not msgspec.UNSET:
-        await _check_team_name_free(session, name, team_id=team.id)
-        team.name = name
-    if description is not msgspec.UNSET:
-        team.description = description
-    new_members = old_members
-    if member_ids is not msgspec.UNSET:
-        await _set_members(session, team, member_ids)
-        new_members = sorted(set(member_ids))
-    await session.flush()
-    after = {"name": team.name, "description": team.description, "member_ids": new_members}
-    _audit(session, actor_id, "team.update", team.id, before=before, after=after)
-    return team
-
-
-async def do_delete_team(session: AsyncSession, *, actor_id: int | None, team_id: int) -> None:
-    """Memberships go with the team; tickets and inboxes of the team keep no team."""
-    team = await get_team(session, team_id)
-    before = {"name": team.name, "description": team.description}
-    await session.delete(team)
-    await session.flush()
-    _audit(session, actor_id, "team.delete", team_id, before=before)
-
-
-# --- skills ---------------------------------------------------------------------------------
-
-
-async def get_skill(session: AsyncSession, skill_id: int) -> Skill:
-    skill = await session.get(Skill, check_id("skill", skill_id))
-    if skill is None:
-        raise NotFound(f"skill {skill_id} does not exist")
-    return skill
-
-
-def skill_out(skill: Skill) -> SkillOut:
-    return SkillOut(id=skill.id, name=skill.name)
-
-
-async def list_skills(
-    session: AsyncSession, *, limit: int, cursor: str | None
-) -> tuple[list[Skill], str | None]:
-    stmt = paginate(select(Skill), Skill.id, limit=limit, cursor=cursor)
-    return page_of((await session.scalars(stmt)).all(), limit=limit)
-
-
-async def _check_skill_name_free(
-    session: AsyncSession, name: str, *, skill_id: int | None = None
-) -> None:
-    found = await session.scalar(select(Skill.id).where(func.lower(Skill.name) == name.lower()))
-    if found is not None and found != skill_id:
-        raise Conflict(f"a skill named {name!r} already exists", code="duplicate:skill_name")
-
-
-async def do_create_skill(session: AsyncSession, *, actor_id: int | None, name: str) -> Skill:
-    await _check_skill_name_free(session, name)
-    skill = Skill(name=name)
-    session.add(skill)
-    await session.flush()
-    _audit(session, actor_id, "skill.create", skill.id, after={"name": name})
-    return skill
-
-
-async def do_update_skill(
-    session: AsyncSession,
-    *,
-    actor_id: int | None,
-    skill_id: int,
-    name: str | msgspec.UnsetType = msgspec.UNSET,
-) -> Skill:
-    skill = await get_skill(session, skill_id)
-    before = {"name": skill.name}
-    if name is not msgspec.UNSET:
-        await _check_skill_name_free(session, name, skill_id=skill.id)
-        skill.name = name
-    await session.flush()
-    _audit(session, actor_id, "skill.update", skill.id, before=before, after={"name": skill.name})
-    return skill
-
-
-async def do_delete_skill(session: AsyncSession, *, actor_id: int | None, skill_id: int) -> None:
-    """Agents lose the skill with it (agent_skills cascade)."""
-    skill = await get_skill(session, skill_id)
-    before = {"name": skill.name}
-    await session.delete(skill)
-    await session.flush()
-    _audit(session, actor_id, "skill.delete", skill_id, before=before)

@@ -1,12 +1,15 @@
-"""The contacts service, as a package so it can split by sub-domain; callers import from here."""
+"""Contacts: the people who write in, their addresses on each channel, and merging two of them.
+
+`contacts` holds the profile and its addresses, `search` the list endpoint's lookups and
+`merge` the two ways a contact goes away (delete, merge). Import from this package, which
+re-exports them.
+"""
 
 from __future__ import annotations
 
 from app.contacts.service.contacts import (
     EMAIL_PATTERN,
-    MIN_PHONE_DIGITS,
     PHONE_KINDS,
-    PHONE_QUERY,
     PROFILE,
     access_live_contact,
     check_addresses_free,
@@ -15,13 +18,16 @@ from app.contacts.service.contacts import (
     check_time_zone,
     contact_out,
     do_create_contact,
-    do_delete_contact,
-    do_merge_contacts,
     do_update_contact,
     get_contact,
+    with_identities,
+)
+from app.contacts.service.merge import do_delete_contact, do_merge_contacts
+from app.contacts.service.search import (
+    MIN_PHONE_DIGITS,
+    PHONE_QUERY,
     list_account_contacts,
     list_contacts,
-    with_identities,
 )
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Contacts: the people who write in, their addresses on each channel, and merging two of them.
+"""Contacts: the people who write in, their profile, and their addresses on each channel.
 
 Every address is a `ContactIdentity` row, unique per (kind, value) across all contacts, so
 an address belongs to one person. `Contact.email` and `Contact.phone` are the primary
@@ -14,37 +14,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, delete, exists, func, select, tuple_, update
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import Account
-from app.accounts.service import (
-    MAX_ID,
-    check_account_exists,
-    check_custom_fields,
-    check_id,
-    check_query,
-    like_pattern,
-    merge_patch,
-)
+from app.accounts.service import check_account_exists, check_custom_fields, check_id, merge_patch
 from app.audit.service import record, snapshot
-from app.contacts.identities import EQUIVALENT_KINDS, Identity, account_for_email, normalize
+from app.contacts.identities import EQUIVALENT_KINDS, Identity, account_for_email
 from app.contacts.models import Contact, ContactIdentity
 from app.contacts.schemas import ContactOut, IdentityIn, IdentityOut
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.messages.models import Message
-from app.outbox.service import CONTACT_MERGED, emit
-from app.pagination import check_limit, page_of, paginate
-from app.tickets.models import Ticket
 
 PROFILE = ("name", "email", "phone", "locale", "time_zone", "account_id", "custom_fields")
 PHONE_KINDS = ("phone", "whatsapp")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A search for "+1 (555) 010-2030" is a phone number, "Room 101" is a name.
-PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
-MIN_PHONE_DIGITS = 5
 
 
 def with_identities() -> tuple[Any, ...]:
@@ -77,7 +61,7 @@ def contact_out(contact: Contact) -> ContactOut:
     )
 
 
-def _audit_snapshot(contact: Contact) -> dict[str, Any]:
+def audit_snapshot(contact: Contact) -> dict[str, Any]:
     return {
         **snapshot(contact, PROFILE),
         "identities": sorted(f"{i.kind}:{i.value}" for i in contact.identities),
@@ -214,49 +198,6 @@ def _requested_identities(
     return unique
 
 
-def _search(stmt: Select[Any], q: str) -> Select[Any]:
-    """An email matches exactly, a phone number by its digits, anything else a name fragment."""
-    if "@" in q:
-        owners = select(ContactIdentity.contact_id).where(
-            ContactIdentity.kind == "email", ContactIdentity.value == normalize("email", q)
-        )
-        return stmt.where(Contact.id.in_(owners))
-    if PHONE_QUERY.match(q) and sum(c.isdigit() for c in q) >= MIN_PHONE_DIGITS:
-        owners = select(ContactIdentity.contact_id).where(
-            ContactIdentity.kind.in_(PHONE_KINDS), ContactIdentity.value == normalize("phone", q)
-        )
-        return stmt.where(Contact.id.in_(owners))
-    return stmt.where(Contact.name.ilike(like_pattern(q)))
-
-
-async def list_contacts(
-    session: AsyncSession,
-    *,
-    q: str | None = None,
-    account_id: int | None = None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Contact], str | None]:
-    """Newest first; merged contacts are left out (their identities live on the target)."""
-    stmt = select(Contact).where(Contact.merged_into_id.is_(None)).options(*with_identities())
-    if (q := check_query(q)) is not None:
-        stmt = _search(stmt, q)
-    if account_id is not None:
-        if not 1 <= account_id <= MAX_ID:
-            raise ValidationFailed.field("account_id", f"must be between 1 and {MAX_ID}")
-        stmt = stmt.where(Contact.account_id == account_id)
-    rows = (await session.scalars(paginate(stmt, Contact.id, limit=limit, cursor=cursor))).all()
-    return page_of(rows, limit=check_limit(limit))
-
-
-async def list_account_contacts(
-    session: AsyncSession, *, account_id: int, limit: int, cursor: str | None
-) -> tuple[list[Contact], str | None]:
-    if await session.get(Account, check_id("account", account_id)) is None:
-        raise NotFound(f"account {account_id} does not exist")
-    return await list_contacts(session, account_id=account_id, limit=limit, cursor=cursor)
-
-
 async def do_create_contact(
     session: AsyncSession,
     *,
@@ -301,7 +242,7 @@ async def do_create_contact(
         action="contact.created",
         entity_type="contact",
         entity_id=contact.id,
-        after=_audit_snapshot(contact),
+        after=audit_snapshot(contact),
     )
     return contact
 
@@ -346,7 +287,7 @@ async def do_update_contact(
     """Removals apply before additions. A new `email`/`phone` is added as an identity; a
     removed primary address falls back to the contact's oldest remaining one of that kind."""
     contact = await access_live_contact(session, contact_id)
-    before = _audit_snapshot(contact)
+    before = audit_snapshot(contact)
 
     removed = _identities_to_remove(contact, remove_identity_ids)
     wanted = _requested_identities(
@@ -397,160 +338,6 @@ async def do_update_contact(
         entity_type="contact",
         entity_id=contact.id,
         before=before,
-        after=_audit_snapshot(contact),
+        after=audit_snapshot(contact),
     )
     return contact
-
-
-async def _lock_contacts(session: AsyncSession, *ids: int) -> dict[int, Contact]:
-    """Row locks in id order, so two merges of the same pair cannot deadlock."""
-    rows = await session.scalars(
-        select(Contact)
-        .where(Contact.id.in_(ids))
-        .order_by(Contact.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {c.id: c for c in rows}
-
-
-async def do_delete_contact(
-    session: AsyncSession, *, actor_id: int | None, contact_id: int
-) -> None:
-    """Only a contact with no tickets and no messages; otherwise merge it instead.
-
-    The row lock makes a concurrent ticket insert wait (its foreign key check needs a
-    share lock on the row), so the emptiness check cannot be overtaken.
-    """
-    if contact_id not in await _lock_contacts(session, check_id("contact", contact_id)):
-        raise NotFound(f"contact {contact_id} does not exist")
-    contact = await get_contact(session, contact_id)
-    tickets = await session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.contact_id == contact_id)
-    )
-    if tickets:
-        raise Conflict(
-            f"contact {contact_id} has {tickets} ticket(s); merge it into another contact instead",
-            code="contact_has_tickets",
-        )
-    if await session.scalar(select(exists().where(Message.author_contact_id == contact_id))):
-        raise Conflict(
-            f"contact {contact_id} wrote messages on other tickets; merge it instead",
-            code="contact_has_messages",
-        )
-    before = _audit_snapshot(contact)
-    # Contacts merged into this one are empty shells that only point here. Core deletes:
-    # the database cascades to identities (the ORM would try to orphan them instead).
-    merged = (
-        await session.scalars(
-            delete(Contact).where(Contact.merged_into_id == contact_id).returning(Contact.id)
-        )
-    ).all()
-    await session.execute(delete(Contact).where(Contact.id == contact_id))
-    record(
-        session,
-        actor_id=actor_id,
-        action="contact.deleted",
-        entity_type="contact",
-        entity_id=contact_id,
-        before={**before, "merged_contact_ids": sorted(merged)},
-    )
-
-
-def _fill_missing(target: Contact, source: Contact) -> None:
-    for field in ("name", "email", "phone", "locale", "time_zone", "account_id"):
-        if getattr(target, field) is None and getattr(source, field) is not None:
-            setattr(target, field, getattr(source, field))
-    target.custom_fields = {**source.custom_fields, **target.custom_fields}
-
-
-async def do_merge_contacts(
-    session: AsyncSession, *, actor_id: int | None, source_id: int, target_id: int
-) -> Contact:
-    """Move everything of `source` to `target`; the source stays as an empty pointer.
-
-    Identities, tickets (and their account where they had none) and messages the source
-    wrote move over; profile fields the target lacks are taken from the source.
-    """
-    if source_id == target_id:
-        raise ValidationFailed.field("into_id", "a contact cannot be merged into itself")
-    locked = await _lock_contacts(session, check_id("contact", source_id), target_id)
-    if source_id not in locked:
-        raise NotFound(f"contact {source_id} does not exist")
-    if target_id not in locked:
-        raise ValidationFailed.field("into_id", f"no contact with id {target_id}")
-    source, target = locked[source_id], locked[target_id]
-    if source.merged_into_id is not None:
-        raise Conflict(
-            f"contact {source_id} was already merged into contact {source.merged_into_id}",
-            code="contact_merged",
-        )
-    if target.merged_into_id is not None:
-        raise Conflict(
-            f"into_id: contact {target_id} was merged into contact {target.merged_into_id}; "
-            "merge into that one",
-            code="contact_merged",
-        )
-    target = await get_contact(session, target_id)
-    before = _audit_snapshot(target)
-    _fill_missing(target, source)
-    await session.flush()
-
-    no_sync = {"synchronize_session": False}
-    identity_ids = (
-        await session.scalars(
-            update(ContactIdentity)
-            .where(ContactIdentity.contact_id == source_id)
-            .values(contact_id=target_id)
-            .returning(ContactIdentity.id),
-            execution_options=no_sync,
-        )
-    ).all()
-    ticket_ids = (
-        await session.scalars(
-            update(Ticket)
-            .where(Ticket.contact_id == source_id)
-            .values(
-                contact_id=target_id, account_id=func.coalesce(Ticket.account_id, target.account_id)
-            )
-            .returning(Ticket.id),
-            execution_options=no_sync,
-        )
-    ).all()
-    messages = await session.execute(
-        update(Message)
-        .where(Message.author_contact_id == source_id)
-        .values(author_contact_id=target_id),
-        execution_options=no_sync,
-    )
-    # Contacts merged into the source earlier now point at the final target directly.
-    await session.execute(
-        update(Contact).where(Contact.merged_into_id == source_id).values(merged_into_id=target_id),
-        execution_options=no_sync,
-    )
-    source.merged_into_id = target_id
-    await session.flush()
-
-    target = await get_contact(session, target_id)
-    moved = {
-        "merged_contact_id": source_id,
-        "identity_ids": sorted(identity_ids),
-        "ticket_ids": sorted(ticket_ids),
-        # A count: a long-time customer can have written thousands of messages.
-        "message_count": messages.rowcount,  # type: ignore[attr-defined]
-    }
-    record(
-        session,
-        actor_id=actor_id,
-        action="contact.merged",
-        entity_type="contact",
-        entity_id=target_id,
-        before=before,
-        after={**_audit_snapshot(target), **moved},
-    )
-    emit(
-        session,
-        topic=CONTACT_MERGED,
-        payload={"source_id": source_id, "target_id": target_id, **moved},
-    )
-    return target
