@@ -314,6 +314,7 @@ async def _seed_demo(settings: Settings, contacts: int) -> dict[str, int]:
     from app.db.engine import create_engine, create_sessionmaker, transaction
 
     try:
+        from app.seed import DEMO_ADMIN_EMAIL, DemoDataPresent
         from app.seed import seed_demo as seed
     except ModuleNotFoundError as exc:
         if exc.name != "app.seed":
@@ -333,5 +334,10 @@ async def _seed_demo(settings: Settings, contacts: int) -> dict[str, int]:
 
             async with transaction(create_sessionmaker(engine)) as session:
                 return await seed(session, contacts=contacts, progress=report)
+    except DemoDataPresent:
+        raise CommandFailed(
+            f"demo data already present (the agent {DEMO_ADMIN_EMAIL} exists); "
+            "seed-demo only fills a database that does not have it yet"
+        ) from None
     finally:
         await engine.dispose()

@@ -50,6 +50,10 @@ from app.tickets.models import PRIORITIES, STATUSES, Ticket
 Progress = Callable[[str, int, int], None]
 
 
+class DemoDataPresent(ValueError):
+    """The database already holds the demo data set (its admin exists)."""
+
+
 @dataclass(frozen=True)
 class _Contact:
     id: int
@@ -68,13 +72,13 @@ async def seed_demo(
 ) -> dict[str, int]:
     """Insert the demo data set and return row counts per table; flushes, never commits.
 
-    Raises `ValueError` when the demo admin already exists, so a second run does not
-    duplicate everything.
+    Raises `DemoDataPresent` (a `ValueError`) when the demo admin already exists, so a
+    second run does not duplicate everything.
     """
     if contacts < 1 or tickets < 1:
         raise ValueError("contacts and tickets must be positive")
     if await session.scalar(select(Agent.id).where(Agent.email == DEMO_ADMIN_EMAIL)):
-        raise ValueError("demo data already present")
+        raise DemoDataPresent("demo data already present")
     report: Progress = progress or (lambda stage, done, total: None)
     now = now or datetime.now(UTC)
     rng = random.Random(20_24)  # noqa: S311 - demo data, not secrets

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.agents.models import Agent
 from app.config import SecuritySettings, Settings
@@ -25,7 +25,9 @@ from app.db.engine import SessionMaker, transaction
 from app.main import create_app
 from app.outbox.models import OutboxEvent
 from app.outbox.service import TICKET_UPDATED, emit
+from app.seed import DEMO_ADMIN_EMAIL
 from app.startup import head_revisions
+from app.tickets.models import Ticket
 from tests.app.outbox.conftest import free_port
 from tests.asgi import running
 from tests.conftest import CHANNEL_PREFIX, REDIS_URL, SECRET_KEY
@@ -158,6 +160,26 @@ async def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_
     )
     assert duplicate.returncode == 1
     assert duplicate.stderr == "error: an agent with email root@example.test already exists\n"
+
+
+@pytest.mark.committing
+async def test_seed_demo_a_second_time_is_one_line_and_exit_1(
+    env: dict[str, str], committing_sessionmaker: SessionMaker
+) -> None:
+    first = relaydesk("seed-demo", "--contacts", "5", env=env)
+    assert first.returncode == 0, first.stderr
+    async with committing_sessionmaker() as session:
+        tickets = await session.scalar(select(func.count()).select_from(Ticket))
+
+    again = relaydesk("seed-demo", "--contacts", "5", env=env)
+
+    assert again.returncode == 1, again.stderr
+    assert again.stderr == (
+        f"error: demo data already present (the agent {DEMO_ADMIN_EMAIL} exists); "
+        "seed-demo only fills a database that does not have it yet\n"
+    )
+    async with committing_sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == tickets
 
 
 def test_create_admin_rejects_a_short_password(env: dict[str, str]) -> None:
