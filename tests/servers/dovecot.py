@@ -272,6 +272,16 @@ class Dovecot:
             self._doveadm("mailbox", "delete", "-u", user, folder)
             self._doveadm("mailbox", "create", "-u", user, folder)
 
+    def mailboxes(self, user: str) -> list[str]:
+        """The user's folder names, decoded (dovecot prints UTF-8, not modified UTF-7)."""
+        return self._doveadm("mailbox", "list", "-u", user).decode().splitlines()
+
+    def flags(self, user: str, uid: int, folder: str = "INBOX") -> set[str]:
+        out = self._doveadm(
+            "-f", "tab", "-h", "fetch", "-u", user, "flags", "mailbox", folder, "uid", str(uid)
+        )
+        return set(out.decode().split())
+
     def uidvalidity(self, user: str, folder: str = "INBOX") -> int:
         out = self._doveadm(
             "-f", "tab", "-h", "mailbox", "status", "-u", user, "uidvalidity", folder
@@ -323,7 +333,10 @@ instance_name = relaydesk-test-{self.port}
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
 first_valid_uid = {first_valid_uid}
-{service_users}# Notice new mail during IDLE quickly even where inotify is not available.
+{service_users}# A test of a wrong password should not wait for it. (Dovecot's per-IP auth penalty
+# still delays later logins from 127.0.0.1 by seconds: such tests use their own server.)
+auth_failure_delay = 0 secs
+# Notice new mail during IDLE quickly even where inotify is not available.
 mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = passwd-file
