@@ -31,6 +31,7 @@ from app.messages.jobs import MAX_SEND_TRIES, send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
+from channels.email.poller import run_mail_pollers
 from channels.email.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,20 @@ async def relay_outbox(ctx: JobContext) -> None:
     )
 
 
-# Extension point: long-running loops started with every worker (e.g. IMAP pollers).
-BACKGROUND_TASKS: list[BackgroundTask] = [relay_outbox]
+async def poll_mailboxes(ctx: JobContext) -> None:
+    engine: AsyncEngine = ctx["_engine"]  # type: ignore[typeddict-item]
+    await run_mail_pollers(
+        ctx["sessionmaker"],
+        engine,
+        store=ctx["attachment_store"],
+        box=ctx["secret_box"],
+        clock=ctx["clock"],
+    )
+
+
+# Long-running loops started with every worker process. Each is safe to run in several
+# processes: the relay claims rows with SKIP LOCKED, a mail poller holds an advisory lock.
+BACKGROUND_TASKS: list[BackgroundTask] = [relay_outbox, poll_mailboxes]
 
 
 def channel_senders(settings: Settings, http: httpx.AsyncClient) -> dict[str, ChannelSender]:

@@ -83,6 +83,8 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...] = ()
     # External ids of earlier messages of the thread, oldest first (email References).
     thread_external_ids: tuple[str, ...] = ()
+    # The customer's message this answers (email In-Reply-To); None: the newest of the thread.
+    in_reply_to: str | None = None
     automated: bool = False
 
 

@@ -60,9 +60,9 @@ async def build_outbound(
     inbox = await session.get(Inbox, ticket.inbox_id) if ticket.inbox_id else None
     if inbox is None:
         raise Undeliverable("the ticket has no inbox to send from")
-    thread = (
-        await session.scalars(
-            select(Message.external_id)
+    earlier = (
+        await session.execute(
+            select(Message.external_id, Message.direction)
             .where(
                 Message.ticket_id == ticket.id,
                 Message.external_id.is_not(None),
@@ -71,6 +71,8 @@ async def build_outbound(
             .order_by(Message.seq)
         )
     ).all()
+    thread = [external_id for external_id, _ in earlier]
+    customer = [external_id for external_id, direction in earlier if direction == "inbound"]
     loaded = await session.scalar(
         select(Message).where(Message.id == message.id).options(selectinload(Message.attachments))
     )
@@ -90,6 +92,7 @@ async def build_outbound(
             for a in loaded.attachments
         ),
         thread_external_ids=tuple(e for e in thread if e),
+        in_reply_to=customer[-1] if customer else None,
         automated=message.author_type == "system",
     )
     secrets = box.open(inbox.secrets_encrypted) if inbox.secrets_encrypted else {}

@@ -184,3 +184,31 @@ async def do_record_delivery(
     emit(session, topic=MESSAGE_STATUS_CHANGED, ticket_id=ticket.id, seq=seq, payload=payload)
     await session.flush()
     return message
+
+
+async def do_add_system_reply(
+    session: AsyncSession, ticket: Ticket, *, body: str, now: datetime
+) -> Message:
+    """An automatic message to the customer (e.g. the acknowledgement of a new ticket).
+
+    It is sent marked as automatic (email: Auto-Submitted), so well-behaved auto-responders
+    do not answer it, and it does not count as the team's first response.
+    """
+    seq = await next_seq(session, ticket, now=now)
+    message = Message(
+        ticket_id=ticket.id,
+        seq=seq,
+        direction="outbound",
+        author_type="system",
+        internal=False,
+        body_text=body,
+        inbox_id=ticket.inbox_id,
+        status="queued",
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    emit(
+        session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=seq, payload=message_event(message)
+    )
+    return message

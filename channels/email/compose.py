@@ -151,7 +151,8 @@ def compose(
     message.set_raw("Message-ID", message_id_header)
     thread = [i for i in thread_message_ids(outbound.thread_external_ids) if i != message_id_header]
     if thread:
-        _set_msg_ids(message, "In-Reply-To", thread[-1:])
+        answered = outbound.in_reply_to if outbound.in_reply_to in thread else thread[-1]
+        _set_msg_ids(message, "In-Reply-To", [answered])
         _set_msg_ids(message, "References", _references(thread))
     if outbound.automated:
         # RFC 3834: other robots must not answer us, and Exchange must not either.

@@ -1,0 +1,126 @@
+"""Import one stored raw email: parse, apply the loop and noise rules, ingest.
+
+Runs inside the caller's transaction and always leaves the row with a final status and,
+when something went wrong, a reason an admin can read.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attachments.storage import AttachmentStore
+from app.contacts.models import ContactIdentity
+from app.ingest.service import ingest
+from app.mail.models import InboundEmail
+from app.mail.service import decompress
+from app.messages.models import Message
+from app.messages.service import do_add_system_reply, do_record_delivery
+from app.tickets.models import Ticket
+from channels.email.inbound import to_inbound
+from channels.email.parse import EmailParseError, ParsedEmail, parse_email
+from channels.email.settings import EmailInboxSettings
+
+log = logging.getLogger(__name__)
+
+
+def _finish(row: InboundEmail, status: str, error: str | None, now: datetime) -> str:
+    row.status, row.error, row.processed_at = status, error, now
+    return status
+
+
+async def _our_outbound(session: AsyncSession, inbox_id: int, message_id: str) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.inbox_id == inbox_id,
+            Message.external_id == message_id,
+            Message.direction == "outbound",
+        )
+    )
+
+
+async def _recent_from(
+    session: AsyncSession, inbox_id: int, sender: str, *, since: datetime
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Message)
+        .join(ContactIdentity, ContactIdentity.contact_id == Message.author_contact_id)
+        .where(
+            ContactIdentity.kind == "email",
+            ContactIdentity.value == sender,
+            Message.inbox_id == inbox_id,
+            Message.direction == "inbound",
+            Message.created_at >= since,
+        )
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def _record_bounce(
+    session: AsyncSession, parsed: ParsedEmail, inbox_id: int, now: datetime
+) -> None:
+    bounce = parsed.bounce
+    if bounce is None or not bounce.original_message_id or not bounce.permanent:
+        return  # a "delayed" report is news, not a failure: the server keeps trying
+    bounced = await _our_outbound(session, inbox_id, bounce.original_message_id)
+    if bounced is None:
+        return
+    detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p) or "no details given"
+    who = f" for {bounce.recipient}" if bounce.recipient else ""
+    await do_record_delivery(
+        session,
+        message_id=bounced.id,
+        status="failed",
+        failure_reason=f"bounced{who}: {detail}"[:2000],
+        now=now,
+    )
+
+
+async def import_email(
+    session: AsyncSession,
+    row: InboundEmail,
+    *,
+    settings: EmailInboxSettings,
+    store: AttachmentStore,
+    now: datetime,
+) -> str:
+    """Import a `pending` row (the caller holds its lock); returns its final status."""
+    try:
+        parsed = parse_email(decompress(row.raw_compressed))
+    except EmailParseError as exc:
+        return _finish(row, "failed", f"cannot parse the message: {exc}", now)
+
+    sender = parsed.from_address or parsed.reply_to
+    if sender == settings.address:
+        return _finish(row, "ignored", "sent from this inbox's own address (mail loop)", now)
+    if await _our_outbound(session, row.inbox_id, parsed.message_id):
+        return _finish(row, "ignored", "one of our own replies came back (mail loop)", now)
+    await _record_bounce(session, parsed, row.inbox_id, now)
+
+    if sender and row.status == "pending" and row.attempts == 0:
+        since = now - timedelta(minutes=settings.rate_limit_minutes)
+        recent = await _recent_from(session, row.inbox_id, sender, since=since)
+        if recent >= settings.rate_limit_messages:
+            reason = (
+                f"{sender} sent more than {settings.rate_limit_messages} messages in "
+                f"{settings.rate_limit_minutes} minutes; held back to stop a mail loop"
+            )
+            return _finish(row, "rate_limited", reason, now)
+
+    try:
+        inbound = to_inbound(parsed, inbox_id=row.inbox_id, settings=settings, received_at=now)
+    except ValueError as exc:
+        return _finish(row, "failed", str(exc), now)
+    result = await ingest(session, inbound, store=store, now=now)
+    row.message_id = result.message.id
+    if result.duplicate:
+        return _finish(row, "duplicate", None, now)
+    if result.created_ticket and settings.auto_acknowledge and not inbound.automated:
+        ticket = await session.get(Ticket, result.ticket.id)
+        assert ticket is not None
+        await do_add_system_reply(session, ticket, body=settings.auto_acknowledge_text, now=now)
+    return _finish(row, "imported", None, now)

@@ -1,0 +1,262 @@
+"""Email inboxes' import loops: one IMAP connection per inbox, IDLE where offered.
+
+Order of work for each batch, chosen so nothing is lost or imported twice:
+1. the raw messages are stored (compressed) and the inbox's `last_uid` advanced, in one
+   transaction: a crash before this re-reads the batch, a crash after finds it stored;
+2. each stored message is imported in its own transaction, so one bad message never
+   blocks the ones behind it (it is kept, marked failed, visible to admins);
+3. only then is the mailbox touched (mark seen, move or delete).
+A message already stored under another UID (the server's UIDVALIDITY changed) is
+recognised by its Message-ID and not stored again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.attachments.storage import AttachmentStore
+from app.clock import Clock
+from app.db.engine import SessionMaker, transaction
+from app.inboxes.models import Inbox
+from app.inboxes.service import inbox_secrets
+from app.mail.models import InboundEmail, MailboxState
+from app.mail.service import known_message_ids, mailbox_state, pending_ids, store_raw
+from app.security.crypto import SecretBox
+from channels.email.addresses import hashed_id, message_id, raw_header
+from channels.email.imap import FetchedMessage, ImapConfig, ImapError, ImapMailbox
+from channels.email.importer import import_email
+from channels.email.settings import EmailInboxSettings, read_email_settings
+
+log = logging.getLogger(__name__)
+BATCH = 50
+IDLE_SECONDS = 60  # wake at least this often to pick up admin retries and setting changes
+MAX_BACKOFF_SECONDS = 300.0
+LOCK_NAMESPACE = 7_311  # pg advisory lock (namespace, inbox id): one poller per inbox
+
+
+def message_id_of(raw: bytes) -> str:
+    """The id `parse_email` will give this message, from its headers alone."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return message_id(raw_header(headers, "Message-ID")) or hashed_id(raw)
+
+
+class InboxPoller:
+    def __init__(
+        self,
+        inbox_id: int,
+        *,
+        sessionmaker: SessionMaker,
+        store: AttachmentStore,
+        box: SecretBox,
+        clock: Clock,
+    ) -> None:
+        self.inbox_id = inbox_id
+        self.sessionmaker = sessionmaker
+        self.store = store
+        self.box = box
+        self.clock = clock
+
+    async def load_settings(self) -> EmailInboxSettings | None:
+        """None when the inbox is gone, inactive or no longer email."""
+        async with self.sessionmaker() as session:
+            inbox = await session.get(Inbox, self.inbox_id)
+            if inbox is None or not inbox.is_active or inbox.channel != "email":
+                return None
+            return read_email_settings({**inbox.settings, **inbox_secrets(inbox, self.box)})
+
+    @staticmethod
+    def imap_config(settings: EmailInboxSettings) -> ImapConfig:
+        return ImapConfig(
+            host=settings.imap_host,
+            port=settings.imap_port,
+            security=settings.imap_security,
+            username=settings.imap_username,
+            password=settings.imap_password,
+            folder=settings.imap_folder,
+        )
+
+    async def import_row(self, row_id: int, settings: EmailInboxSettings) -> str:
+        try:
+            async with transaction(self.sessionmaker) as session:
+                row = await session.get(InboundEmail, row_id, with_for_update=True)
+                if row is None or row.status != "pending":
+                    return row.status if row else "missing"
+                return await import_email(
+                    session, row, settings=settings, store=self.store, now=self.clock()
+                )
+        except Exception as exc:  # a bug or bad data in one message must not stop the inbox
+            log.exception("inbox %s: importing stored email %s failed", self.inbox_id, row_id)
+            async with transaction(self.sessionmaker) as session:
+                row = await session.get(InboundEmail, row_id, with_for_update=True)
+                if row is not None:
+                    row.status = "failed"
+                    row.error = f"import failed: {type(exc).__name__}: {exc}"[:2000]
+                    row.processed_at = self.clock()
+            return "failed"
+
+    async def import_pending(self, settings: EmailInboxSettings) -> int:
+        """Stored but not yet imported: left by a crash, or put back by an admin's retry."""
+        async with self.sessionmaker() as session:
+            ids = await pending_ids(session, self.inbox_id)
+        for row_id in ids:
+            await self.import_row(row_id, settings)
+        return len(ids)
+
+    async def _store_batch(self, uidvalidity: int, batch: Sequence[FetchedMessage]) -> list[int]:
+        ids = {f.uid: message_id_of(f.raw) for f in batch}
+        async with transaction(self.sessionmaker) as session:
+            state = await session.get(MailboxState, self.inbox_id, with_for_update=True)
+            assert state is not None
+            known = await known_message_ids(session, self.inbox_id, list(ids.values()))
+            stored: list[int] = []
+            for fetched in batch:
+                if ids[fetched.uid] in known:
+                    continue  # the same message under an old UIDVALIDITY, or twice in the folder
+                row_id = await store_raw(
+                    session,
+                    inbox_id=self.inbox_id,
+                    uidvalidity=uidvalidity,
+                    uid=fetched.uid,
+                    raw=fetched.raw,
+                    message_id_header=ids[fetched.uid],
+                    now=self.clock(),
+                )
+                if row_id is not None:
+                    stored.append(row_id)
+                    known.add(ids[fetched.uid])
+            state.last_uid = max(state.last_uid, *(f.uid for f in batch))
+            state.last_polled_at, state.last_error = self.clock(), None
+        return stored
+
+    async def _after_import(
+        self, mailbox: ImapMailbox, uids: Sequence[int], settings: EmailInboxSettings
+    ) -> None:
+        for uid in uids:
+            if settings.after_import == "move" and settings.move_to_folder:
+                await mailbox.move(uid, settings.move_to_folder)
+            elif settings.after_import == "delete":
+                await mailbox.delete(uid)
+            else:
+                await mailbox.mark_seen(uid)
+
+    async def sync(self, mailbox: ImapMailbox, settings: EmailInboxSettings) -> int:
+        """Import everything new in the folder; returns how many messages were stored."""
+        await self.import_pending(settings)
+        async with transaction(self.sessionmaker) as session:
+            state = await mailbox_state(
+                session, self.inbox_id, folder=settings.imap_folder, uidvalidity=mailbox.uidvalidity
+            )
+            last_uid = state.last_uid
+        uids = await mailbox.uids_after(last_uid)
+        stored_count = 0
+        batch: list[FetchedMessage] = []
+
+        async def flush() -> None:
+            nonlocal stored_count
+            stored = await self._store_batch(mailbox.uidvalidity, batch)
+            for row_id in stored:
+                await self.import_row(row_id, settings)
+            await self._after_import(mailbox, [f.uid for f in batch], settings)
+            stored_count += len(stored)
+            batch.clear()
+
+        async for fetched in mailbox.fetch(uids, batch=BATCH):
+            batch.append(fetched)
+            if len(batch) >= BATCH:
+                await flush()
+        if batch:
+            await flush()
+        return stored_count
+
+    async def _record_error(self, error: str) -> None:
+        async with transaction(self.sessionmaker) as session:
+            state = await session.get(MailboxState, self.inbox_id, with_for_update=True)
+            if state is not None:
+                state.last_error = error[:2000]
+
+    async def run(self) -> None:
+        """Poll until cancelled or the inbox goes away; reconnect with backoff on errors."""
+        backoff = 1.0
+        while (settings := await self.load_settings()) is not None:
+            try:
+                async with ImapMailbox(self.imap_config(settings)) as mailbox:
+                    backoff = 1.0
+                    while True:
+                        await self.sync(mailbox, settings)
+                        wait = (
+                            IDLE_SECONDS
+                            if mailbox.supports_idle
+                            else settings.poll_interval_seconds
+                        )
+                        await mailbox.wait_for_changes(min(wait, IDLE_SECONDS))
+                        if await self.load_settings() != settings:
+                            break  # reconnect with the new settings (or stop)
+            except (ImapError, OSError, TimeoutError) as exc:
+                log.warning("inbox %s: %s; reconnecting in %.0fs", self.inbox_id, exc, backoff)
+                await self._record_error(str(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+async def run_owned(poller: InboxPoller, engine: AsyncEngine) -> bool:
+    """Run the poller if no other process polls this inbox; False if one does."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        locked = await connection.scalar(
+            select(func.pg_try_advisory_lock(LOCK_NAMESPACE, poller.inbox_id))
+        )
+        if not locked:
+            return False
+        try:
+            await poller.run()
+        finally:
+            await connection.scalar(
+                select(func.pg_advisory_unlock(LOCK_NAMESPACE, poller.inbox_id))
+            )
+    return True
+
+
+async def run_mail_pollers(
+    sessionmaker: SessionMaker,
+    engine: AsyncEngine,
+    *,
+    store: AttachmentStore,
+    box: SecretBox,
+    clock: Clock,
+    refresh_seconds: float = 30.0,
+) -> None:
+    """Keep one poller per active email inbox across all worker processes."""
+    tasks: dict[int, asyncio.Task[bool]] = {}
+    try:
+        while True:
+            async with sessionmaker() as session:
+                active = set(
+                    (
+                        await session.scalars(
+                            select(Inbox.id).where(Inbox.channel == "email", Inbox.is_active)
+                        )
+                    ).all()
+                )
+            for inbox_id, task in list(tasks.items()):
+                if inbox_id not in active or task.done():
+                    task.cancel()
+                    del tasks[inbox_id]
+            for inbox_id in active - tasks.keys():
+                poller = InboxPoller(
+                    inbox_id, sessionmaker=sessionmaker, store=store, box=box, clock=clock
+                )
+                tasks[inbox_id] = asyncio.create_task(
+                    run_owned(poller, engine), name=f"mail-{inbox_id}"
+                )
+            await asyncio.sleep(refresh_seconds)
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)

@@ -1,0 +1,419 @@
+# ruff: noqa: E501  (raw RFC 5322 fixtures read best unwrapped)
+"""The email channel end to end: real dovecot IMAP in, real aiosmtpd SMTP out."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+from email.policy import default as default_policy
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attachments.storage import AttachmentStore
+from app.config import Settings
+from app.db.engine import SessionMaker
+from app.inboxes.models import Inbox
+from app.mail.models import InboundEmail
+from app.messages.jobs import send_outbound
+from app.messages.models import Message
+from app.security.crypto import SecretBox
+from app.tickets.models import Ticket
+from channels.email.imap import ImapMailbox
+from channels.email.poller import InboxPoller, run_owned
+from channels.email.settings import EmailInboxSettings
+from channels.email.smtp import SmtpSender
+from tests.conftest import FrozenClock
+from tests.factories.agents import auth_headers, make_agent
+from tests.servers.dovecot import Account
+from tests.servers.smtp import SmtpServer
+
+SUPPORT = "support@shop.test"
+
+
+def mail(
+    subject: str,
+    body: str = "Hello, it does not work.",
+    *,
+    sender: str = "kim@customer.test",
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    lines = [
+        f"From: Kim <{sender}>",
+        f"To: {SUPPORT}",
+        f"Subject: {subject}",
+        "Date: Wed, 25 Nov 2026 10:00:00 +0000",
+        f"Message-ID: {message_id or f'<{abs(hash((subject, body, sender)))}@customer.test>'}",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        body,
+    ]
+    return "\r\n".join(lines).encode()
+
+
+@pytest.fixture
+async def inbox(
+    db_session: AsyncSession, mailbox: Account, smtp_server: SmtpServer, settings: Settings
+) -> Inbox:
+    box = SecretBox(settings.security.secret_key)
+    row = Inbox(
+        name="Support",
+        channel="email",
+        settings={
+            "address": SUPPORT,
+            "imap_host": mailbox.host,
+            "imap_port": mailbox.port,
+            "imap_security": "none",
+            "imap_username": mailbox.address,
+            "imap_folder": "INBOX",
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_security": "none",
+            "auto_acknowledge": True,
+            "rate_limit_messages": 5,
+            "rate_limit_minutes": 10,
+        },
+        secrets_encrypted=box.seal({"imap_password": mailbox.password}),
+    )
+    db_session.add(row)
+    await db_session.commit()
+    return row
+
+
+@pytest.fixture
+def poller(
+    inbox: Inbox, sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> InboxPoller:
+    return InboxPoller(
+        inbox.id,
+        sessionmaker=sessionmaker,
+        store=AttachmentStore(settings.storage),
+        box=SecretBox(settings.security.secret_key),
+        clock=clock,
+    )
+
+
+async def sync(poller: InboxPoller) -> int:
+    settings = await poller.load_settings()
+    assert settings is not None
+    async with ImapMailbox(poller.imap_config(settings)) as mailbox:
+        return await poller.sync(mailbox, settings)
+
+
+def job_ctx(sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock) -> dict[str, Any]:
+    return {
+        "sessionmaker": sessionmaker, "clock": clock, "secret_box": SecretBox(settings.security.secret_key),
+        "attachment_store": AttachmentStore(settings.storage), "senders": {"email": SmtpSender()},
+    }  # fmt: skip
+
+
+async def tickets(session: AsyncSession) -> list[Ticket]:
+    return list((await session.scalars(select(Ticket).order_by(Ticket.id))).all())
+
+
+async def outbound_queued(session: AsyncSession) -> list[Message]:
+    stmt = select(Message).where(Message.direction == "outbound", Message.status == "queued")
+    return list((await session.scalars(stmt)).all())
+
+
+async def test_new_mail_opens_a_ticket_and_is_marked_seen(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    mailbox.deliver(mail("Printer on fire", message_id="<first@customer.test>"))
+
+    assert await sync(poller) == 1
+
+    [ticket] = await tickets(db_session)
+    assert ticket.subject == "Printer on fire"
+    assert ticket.channel == "email"
+    raw = await db_session.scalar(select(InboundEmail))
+    assert raw is not None
+    assert (raw.status, raw.message_id_header) == ("imported", "<first@customer.test>")
+    assert "\\Seen" in mailbox.server.flags(mailbox.address, 1)
+    assert len(await outbound_queued(db_session)) == 1  # the automatic acknowledgement
+
+
+async def test_replies_thread_by_reference_and_through_our_own_outbound_mail(
+    poller: InboxPoller,
+    mailbox: Account,
+    db_session: AsyncSession,
+    client: AsyncClient,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+    smtp_server: SmtpServer,
+) -> None:
+    mailbox.deliver(mail("Refund", message_id="<r1@customer.test>"))
+    await sync(poller)
+    [ticket] = await tickets(db_session)
+    headers = await auth_headers(db_session, await make_agent(db_session, role="admin"))
+    reply = await client.post(
+        f"/api/v1/tickets/{ticket.id}/messages", json={"body": "Refunded."}, headers=headers
+    )
+    for message in await outbound_queued(db_session):
+        assert (
+            await send_outbound(job_ctx(sessionmaker, settings, clock), message_id=message.id)
+            == "sent"
+        )
+    sent = [
+        email.message_from_bytes(m.content, policy=default_policy) for m in smtp_server.messages
+    ]
+    ours = next(m for m in sent if "Refunded." in m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert ours["In-Reply-To"] == "<r1@customer.test>"
+    assert f"[#{ticket.number}]" in ours["Subject"]
+
+    mailbox.deliver(
+        mail(
+            "Re: Refund",
+            "Thanks!",
+            message_id="<r2@customer.test>",
+            headers={"In-Reply-To": ours["Message-ID"]},
+        )
+    )
+    mailbox.deliver(
+        mail(
+            "Another thing",
+            "Also...",
+            message_id="<r3@customer.test>",
+            headers={"References": "<r1@customer.test>"},
+        )
+    )
+    await sync(poller)
+
+    assert reply.status_code == 201
+    assert [t.id for t in await tickets(db_session)] == [ticket.id]
+    texts = (
+        await db_session.scalars(
+            select(Message.body_text).where(
+                Message.ticket_id == ticket.id, Message.direction == "inbound"
+            )
+        )
+    ).all()
+    assert sorted(texts) == sorted(["Hello, it does not work.", "Thanks!", "Also..."])
+
+
+async def test_auto_reply_and_bounce_neither_reopen_nor_answer(
+    poller: InboxPoller,
+    mailbox: Account,
+    db_session: AsyncSession,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    mailbox.deliver(mail("Help", message_id="<h1@customer.test>"))
+    await sync(poller)
+    [ticket] = await tickets(db_session)
+    [ack] = await outbound_queued(db_session)
+    await send_outbound(job_ctx(sessionmaker, settings, clock), message_id=ack.id)
+    await db_session.refresh(ack)
+    ticket.status = "pending"
+    await db_session.commit()
+    out_of_office = mail(
+        "Out of office",
+        "I am away.",
+        sender="kim@customer.test",
+        message_id="<ooo@customer.test>",
+        headers={"Auto-Submitted": "auto-replied", "In-Reply-To": str(ack.external_id)},
+    )
+    bounce = (
+        "From: Mail Delivery System <MAILER-DAEMON@customer.test>\r\nTo: support@shop.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce1@customer.test>\r\n"
+        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.test\r\n\r\n"
+        "Final-Recipient: rfc822; kim@customer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n"
+        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {ack.external_id}\r\nSubject: ack\r\n\r\n--B--\r\n"
+    ).encode()
+    mailbox.deliver(out_of_office)
+    mailbox.deliver(bounce)
+
+    await sync(poller)
+
+    await db_session.refresh(ticket)
+    await db_session.refresh(ack)
+    assert [t.id for t in await tickets(db_session)] == [ticket.id]
+    assert ticket.status == "pending"
+    assert await outbound_queued(db_session) == []
+    assert ack.status == "failed"
+    assert ack.failure_reason is not None
+    assert "5.1.1" in ack.failure_reason
+
+
+async def test_a_mail_loop_is_cut_by_the_rate_limit(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    for n in range(12):  # a badly behaved bot that writes new mail in a loop, no loop headers
+        mailbox.deliver(
+            mail(
+                f"Ticket {n}",
+                f"Automatic message {n}",
+                sender="bot@robots.test",
+                message_id=f"<bot{n}@robots.test>",
+            )
+        )
+
+    await sync(poller)
+
+    statuses = (
+        await db_session.scalars(select(InboundEmail.status).order_by(InboundEmail.id))
+    ).all()
+    assert statuses.count("imported") == 5
+    assert statuses.count("rate_limited") == 7
+    assert len(await outbound_queued(db_session)) == 5  # acknowledgements stop with the loop
+
+
+async def test_a_crash_mid_batch_imports_every_message_exactly_once(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    for n in range(30):
+        mailbox.deliver(
+            mail(f"Question {n}", sender=f"c{n}@customer.test", message_id=f"<q{n}@customer.test>")
+        )
+
+    class Crashing(InboxPoller):
+        imports = 0
+
+        async def import_row(self, row_id: int, settings: EmailInboxSettings) -> str:
+            Crashing.imports += 1
+            if Crashing.imports == 8:
+                raise asyncio.CancelledError  # the worker is killed here
+            return await super().import_row(row_id, settings)
+
+    crashing = Crashing(
+        poller.inbox_id,
+        sessionmaker=poller.sessionmaker,
+        store=poller.store,
+        box=poller.box,
+        clock=poller.clock,
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await sync(crashing)
+    await sync(poller)  # the restarted worker
+    await sync(poller)
+
+    inbound = (
+        await db_session.scalars(select(Message.external_id).where(Message.direction == "inbound"))
+    ).all()
+    assert sorted(inbound) == sorted(f"<q{n}@customer.test>" for n in range(30))
+    assert await db_session.scalar(select(func.count()).select_from(InboundEmail)) == 30
+
+
+async def test_a_new_uidvalidity_does_not_import_the_mailbox_twice(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    messages = [mail(f"M{n}", message_id=f"<m{n}@customer.test>") for n in range(3)]
+    for raw in messages:
+        mailbox.deliver(raw)
+    await sync(poller)
+    mailbox.recreate_mailbox()
+    for raw in [*messages, mail("M3", message_id="<m3@customer.test>")]:
+        mailbox.deliver(raw)
+
+    await sync(poller)
+
+    assert (
+        await db_session.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "inbound")
+        )
+        == 4
+    )
+    assert len(await tickets(db_session)) == 4
+
+
+async def test_garbage_is_kept_reported_and_does_not_block_the_next_message(
+    poller: InboxPoller,
+    mailbox: Account,
+    db_session: AsyncSession,
+    client: AsyncClient,
+    inbox: Inbox,
+) -> None:
+    mailbox.deliver(b"\x00\x01\x02 this is not an email at all \xff\xfe")
+    mailbox.deliver(mail("After the garbage", message_id="<after@customer.test>"))
+
+    await sync(poller)
+
+    rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.id))).all()
+    assert [r.status for r in rows] == ["failed", "imported"]
+    assert rows[0].error
+    headers = await auth_headers(db_session, await make_agent(db_session, role="admin"))
+    listed = (
+        await client.get(
+            f"/api/v1/inboxes/{inbox.id}/emails", params={"status": "failed"}, headers=headers
+        )
+    ).json()
+    assert [e["id"] for e in listed["items"]] == [rows[0].id]
+    raw = await client.get(listed["items"][0]["raw_url"], headers=headers)
+    assert b"this is not an email at all" in raw.content  # as received (dovecot maps NUL)
+    retried = await client.post(
+        f"/api/v1/inboxes/{inbox.id}/emails/{rows[0].id}/retry", headers=headers
+    )
+    assert retried.json()["status"] == "pending"
+
+
+async def test_hostile_html_mail_is_stored_safe(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    html = (
+        '<div onclick="steal()"><script>alert(1)</script><a href="javascript:alert(2)">click</a>'
+        '<img src="https://tracker.test/pixel.gif"><p style="width: expression(alert(3))">Hi</p>'
+        '<iframe src="https://evil.test"></iframe></div>'
+    )
+    raw = (
+        f"From: Eve <eve@evil.test>\r\nTo: {SUPPORT}\r\nSubject: Invoice\r\nMessage-ID: <evil@evil.test>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
+    ).encode()
+    mailbox.deliver(raw)
+
+    await sync(poller)
+
+    stored = await db_session.scalar(
+        select(Message).where(Message.external_id == "<evil@evil.test>")
+    )
+    assert stored is not None
+    assert stored.body_html is not None
+    for bad in (
+        "<script",
+        "onclick",
+        "javascript:",
+        "tracker.test",
+        "expression(",
+        "<iframe",
+        "style=",
+    ):
+        assert bad not in stored.body_html
+    assert "Hi" in stored.body_text
+
+
+async def test_only_one_process_polls_an_inbox(engine: Any, poller: InboxPoller) -> None:
+
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    class Holding(InboxPoller):
+        async def run(self) -> None:
+            started.set()
+            await release.wait()
+
+    first = Holding(
+        poller.inbox_id,
+        sessionmaker=poller.sessionmaker,
+        store=poller.store,
+        box=poller.box,
+        clock=poller.clock,
+    )
+    task = asyncio.create_task(run_owned(first, engine))
+    await asyncio.wait_for(started.wait(), 5)
+
+    assert await run_owned(first, engine) is False  # a second process finds it taken
+    release.set()
+    assert await task is True
+    started.clear()
+    release.set()
+    assert await run_owned(first, engine) is True  # free again once the owner stopped
