@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
@@ -36,7 +37,8 @@ class InboundEmailController(Controller):
         inbox_id: int,
         actor: Actor,
         db_session: AsyncSession,
-        status: list[EmailStatus] | None = None,
+        # The handler is named `list`, which shadows the builtin in this class body.
+        status: builtins.list[EmailStatus] | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> Page[InboundEmailOut]:

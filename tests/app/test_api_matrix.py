@@ -139,8 +139,14 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
     db_session.add_all([account, inbox])
     await db_session.flush()
     email = InboundEmail(
-        inbox_id=inbox.id, uidvalidity=1, uid=1, message_id_header="<m@x>", raw_compressed=compress(b"Subject: x\r\n\r\nbody"),
-        size=20, status="failed", error="could not parse",
+        inbox_id=inbox.id,
+        uidvalidity=1,
+        uid=1,
+        message_id_header="<m@x>",
+        raw_compressed=compress(b"Subject: x\r\n\r\nbody"),
+        size=20,
+        status="failed",
+        error="could not parse",
     )
     db_session.add(email)
     lonely, _ = await resolve_contact(db_session, [Identity.of("email", "lonely@customer.test")])
