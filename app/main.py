@@ -31,14 +31,14 @@ from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from app.inboxes.controller import InboxController
-from app.inboxes.service import SETTINGS_VALIDATORS
+from app.inboxes.service import SettingsValidators
 from app.mail.controller import InboundEmailController
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 from channels.email.settings import validate_email_settings
 
 # The composition root wires each channel's settings check into the inbox API.
-SETTINGS_VALIDATORS["email"] = validate_email_settings
+CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_settings}
 
 API_ROUTERS: list[Any] = [
     AuthController,
@@ -63,6 +63,7 @@ def create_app(
     sessionmaker: SessionMaker | None = None,
     redis: Redis | None = None,
     clock: Clock = utc_now,
+    settings_validators: SettingsValidators = CHANNEL_SETTINGS_VALIDATORS,
 ) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -115,6 +116,7 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.secret_box = SecretBox(settings.security.secret_key)
+    app.state.settings_validators = settings_validators
     app.state.attachment_store = AttachmentStore(settings.storage)
     app.state.search_health = search_health
     if sessionmaker is not None:

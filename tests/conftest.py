@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import (
 from app.config import RedisSettings, SecuritySettings, Settings, StorageSettings
 from app.db.engine import SessionMaker
 from app.db.registry import metadata
-from app.main import create_app
+from app.inboxes.service import SettingsValidators
+from app.main import CHANNEL_SETTINGS_VALIDATORS, create_app
 from tests.asgi import running
 from tests.db import clone_template, drop_database
 
@@ -160,10 +161,26 @@ def settings(tmp_path: Path, database_url: str, redis_db: int) -> Settings:
 
 
 @pytest.fixture
+def settings_validators() -> SettingsValidators:
+    """The channels' inbox-settings checks, as `relaydesk serve` wires them."""
+    return CHANNEL_SETTINGS_VALIDATORS
+
+
+@pytest.fixture
 def app(
-    settings: Settings, sessionmaker: SessionMaker, redis: Redis, clock: FrozenClock
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    redis: Redis,
+    clock: FrozenClock,
+    settings_validators: SettingsValidators,
 ) -> Litestar:
-    return create_app(settings, sessionmaker=sessionmaker, redis=redis, clock=clock)
+    return create_app(
+        settings,
+        sessionmaker=sessionmaker,
+        redis=redis,
+        clock=clock,
+        settings_validators=settings_validators,
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor, require_admin
 from app.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
 from app.inboxes.service import (
+    SettingsValidators,
     do_create_inbox,
     do_delete_inbox,
     do_update_inbox,
@@ -27,10 +28,18 @@ def provide_secret_box(state: State) -> SecretBox:
     return box
 
 
+def provide_settings_validators(state: State) -> SettingsValidators:
+    validators: SettingsValidators = state.settings_validators
+    return validators
+
+
 class InboxController(Controller):
     path = "/api/v1/inboxes"
     tags = ["inboxes"]
-    dependencies = {"secret_box": Provide(provide_secret_box, sync_to_thread=False)}
+    dependencies = {
+        "secret_box": Provide(provide_secret_box, sync_to_thread=False),
+        "validators": Provide(provide_settings_validators, sync_to_thread=False),
+    }
 
     @get("/", summary="List inboxes, newest first; filter by channel or active state")
     async def index(
@@ -56,12 +65,18 @@ class InboxController(Controller):
 
     @post("/", summary="Create an inbox; secret settings are stored encrypted (admins)")
     async def create(
-        self, data: InboxCreate, actor: Actor, db_session: AsyncSession, secret_box: SecretBox
+        self,
+        data: InboxCreate,
+        actor: Actor,
+        db_session: AsyncSession,
+        secret_box: SecretBox,
+        validators: SettingsValidators,
     ) -> InboxOut:
         require_admin(actor)
         inbox = await do_create_inbox(
             db_session,
             secret_box,
+            validators=validators,
             actor_id=actor.agent_id,
             name=data.name,
             channel=data.channel,
@@ -80,10 +95,16 @@ class InboxController(Controller):
         actor: Actor,
         db_session: AsyncSession,
         secret_box: SecretBox,
+        validators: SettingsValidators,
     ) -> InboxOut:
         require_admin(actor)
         inbox = await do_update_inbox(
-            db_session, secret_box, actor_id=actor.agent_id, inbox_id=inbox_id, changes=data
+            db_session,
+            secret_box,
+            validators=validators,
+            actor_id=actor.agent_id,
+            inbox_id=inbox_id,
+            changes=data,
         )
         await db_session.refresh(inbox)
         return inbox_out(inbox, secret_box)

@@ -26,12 +26,11 @@ from app.pagination import page_of, paginate
 from app.security.crypto import SecretBox
 
 SettingsValidator = Callable[[dict[str, Any]], None]
-
 # Per-channel checks of an inbox's settings, e.g. the email channel requires its IMAP and
-# SMTP fields. The domain never imports a channel, so the composition root fills this from
-# the channel packages. A validator gets the plain and the secret settings merged in one dict
-# and raises `ValidationFailed` naming the field as `settings.<key>`.
-SETTINGS_VALIDATORS: dict[str, SettingsValidator] = {}
+# SMTP fields. The domain never imports a channel, so the composition root passes them in
+# (`create_app(settings_validators=...)`). A validator gets the plain and the secret settings
+# merged in one dict and raises `ValidationFailed` naming the field as `settings.<key>`.
+SettingsValidators = Mapping[str, SettingsValidator]
 
 MAX_SETTINGS = 64
 MAX_KEY_LENGTH = 100
@@ -86,10 +85,12 @@ def check_settings(settings: Any, *, field: str = "settings") -> dict[str, Any]:
     return settings
 
 
-def _run_channel_validator(channel: str, plain: dict[str, Any], secrets: dict[str, Any]) -> None:
+def _run_channel_validator(
+    validators: SettingsValidators, channel: str, plain: dict[str, Any], secrets: dict[str, Any]
+) -> None:
     if len(plain) + len(secrets) > MAX_SETTINGS:
         raise ValidationFailed.field("settings", f"must have at most {MAX_SETTINGS} keys")
-    validator = SETTINGS_VALIDATORS.get(channel)
+    validator = validators.get(channel)
     if validator is not None:
         validator({**plain, **secrets})
 
@@ -174,6 +175,7 @@ async def do_create_inbox(
     session: AsyncSession,
     box: SecretBox,
     *,
+    validators: SettingsValidators,
     actor_id: int | None,
     name: str,
     channel: str,
@@ -184,7 +186,7 @@ async def do_create_inbox(
     check_channel(channel)
     settings = check_settings(settings)
     plain, secrets = _split({k: v for k, v in settings.items() if v is not None})
-    _run_channel_validator(channel, plain, secrets)
+    _run_channel_validator(validators, channel, plain, secrets)
     if team_id is not None:
         await check_teams(session, [team_id], field="team_id")
     inbox = Inbox(
@@ -213,6 +215,7 @@ async def do_update_inbox(
     session: AsyncSession,
     box: SecretBox,
     *,
+    validators: SettingsValidators,
     actor_id: int | None,
     inbox_id: int,
     changes: InboxUpdate,
@@ -237,7 +240,7 @@ async def do_update_inbox(
         old_secrets = stored or {}
         plain = _merge(inbox.settings, plain_patch)
         secrets = _merge(old_secrets, secret_patch)
-        _run_channel_validator(inbox.channel, plain, secrets)
+        _run_channel_validator(validators, inbox.channel, plain, secrets)
         changed = sorted(k for k in secret_patch if old_secrets.get(k) != secrets.get(k))
         if changed:
             audit_secrets["secrets_changed"] = changed

@@ -40,7 +40,7 @@ class TicketFilters:
     updated_before: datetime | None = None
 
 
-def readable_tickets(actor: Actor, filters: TicketFilters) -> Select[tuple[Ticket]]:
+def readable_tickets(actor: Actor, filters: TicketFilters) -> Select[Ticket]:
     conditions: list[ColumnElement[bool]] = [readable_by(actor)]
     if filters.status:
         conditions.append(Ticket.status.in_(filters.status))
@@ -73,5 +73,5 @@ def readable_tickets(actor: Actor, filters: TicketFilters) -> Select[tuple[Ticke
     return select(Ticket).where(*conditions)
 
 
-def ticket_for(actor: Actor, ticket_id: int) -> Select[tuple[Ticket]]:
+def ticket_for(actor: Actor, ticket_id: int) -> Select[Ticket]:
     return select(Ticket).where(Ticket.id == ticket_id, readable_by(actor))

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditLog
 from app.errors import ValidationFailed
 from app.inboxes.models import Inbox
-from app.inboxes.service import SETTINGS_VALIDATORS, inbox_secrets, is_secret_key
+from app.inboxes.service import SettingsValidator, inbox_secrets, is_secret_key
 from app.security.crypto import SecretBox
 from tests.conftest import SECRET_KEY
 from tests.factories.agents import auth_headers, make_agent, make_team
@@ -198,14 +197,12 @@ async def test_channel_cannot_change_and_unknown_fields_are_rejected(
 
 
 @pytest.fixture
-def strict_email_validator() -> Iterator[None]:
+def strict_email_validator(settings_validators: dict[str, SettingsValidator]) -> None:
     def validate(settings: dict[str, Any]) -> None:
         if "imap_password" not in settings:
             raise ValidationFailed.field("settings.imap_password", "is required")
 
-    SETTINGS_VALIDATORS["email"] = validate
-    yield
-    del SETTINGS_VALIDATORS["email"]
+    settings_validators["email"] = validate
 
 
 @pytest.mark.usefixtures("strict_email_validator")

@@ -197,6 +197,24 @@ async def test_move_creates_the_folder_and_moves(mailbox: Account, with_move: bo
     assert [item.raw for item in moved] == [message(2), message(4)]
 
 
+async def test_acting_on_each_message_while_streaming(mailbox: Account) -> None:
+    """The poller's pattern: fetch in batches and move or flag each message as it comes."""
+    for n in range(1, 6):
+        mailbox.deliver(message(n))
+    async with ImapMailbox(config(mailbox)) as box:
+        seen: list[int] = []
+        async for item in box.fetch(await box.uids_after(0), batch=2):
+            seen.append(item.uid)
+            if item.uid % 2:
+                await box.move(item.uid, "Done")
+            else:
+                await box.mark_seen(item.uid)
+        assert seen == [1, 2, 3, 4, 5]
+        assert await box.uids_after(0) == [2, 4]
+    assert await all_uids(mailbox, "Done") == [1, 2, 3]
+    assert "\\Seen" in mailbox.server.flags(mailbox.address, 4)
+
+
 async def test_delete_removes_only_that_message(mailbox: Account) -> None:
     for n in range(1, 4):
         mailbox.deliver(message(n))
