@@ -161,6 +161,20 @@ def settings(tmp_path: Path, database_url: str, redis_db: int) -> Settings:
 
 
 @pytest.fixture
+def relaydesk_env(tmp_path: Path, database_url: str, redis_db: int) -> dict[str, str]:
+    """The environment for a `relaydesk` subprocess on this test worker's database."""
+    return {
+        **os.environ,
+        "RELAYDESK_ENV": "test",
+        "RELAYDESK_SECRET_KEY": SECRET_KEY,
+        "RELAYDESK_REDIS_PREFIX": CHANNEL_PREFIX,
+        "RELAYDESK_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": f"{REDIS_URL}/{redis_db}",
+    }
+
+
+@pytest.fixture
 def settings_validators() -> SettingsValidators:
     """The channels' inbox-settings checks, as `relaydesk serve` wires them."""
     return CHANNEL_SETTINGS_VALIDATORS

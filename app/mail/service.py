@@ -39,10 +39,13 @@ async def mailbox_state(
     (old UIDs mean nothing then; Message-ID dedupe keeps the re-read from importing twice)."""
     state = await session.get(MailboxState, inbox_id, with_for_update=True)
     if state is None:
-        state = MailboxState(inbox_id=inbox_id, folder=folder, uidvalidity=uidvalidity, last_uid=0)
+        state = MailboxState(
+            inbox_id=inbox_id, folder=folder, uidvalidity=uidvalidity, last_uid=0, settled_uid=0
+        )
         session.add(state)
     elif state.uidvalidity != uidvalidity or state.folder != folder:
-        state.folder, state.uidvalidity, state.last_uid = folder, uidvalidity, 0
+        state.folder, state.uidvalidity = folder, uidvalidity
+        state.last_uid = state.settled_uid = 0
     await session.flush()
     return state
 

@@ -297,12 +297,12 @@ class ImapMailbox:
                 if message.uid in wanted:
                     yield message
 
-    async def mark_seen(self, uid: int) -> None:
-        await self._store(uid, "+FLAGS.SILENT", "(\\Seen)")
+    async def mark_seen(self, uids: Sequence[int]) -> None:
+        await self._store(uids, "+FLAGS.SILENT", "(\\Seen)")
 
-    async def move(self, uid: int, folder: str) -> None:
-        """Move one message, creating `folder` when the server says it does not exist."""
-        uid_set = str(_checked_uid(uid))
+    async def move(self, uids: Sequence[int], folder: str) -> None:
+        """Move messages, creating `folder` when the server says it does not exist."""
+        uid_set = _uid_set(uids)
         target = _mailbox_arg(folder)
         if self.supports_move:
             await self._with_trycreate(
@@ -312,13 +312,13 @@ class ImapMailbox:
         await self._with_trycreate(
             folder, "UID COPY", lambda: self._client.uid("COPY", uid_set, target)
         )
-        await self.delete(uid)
+        await self.delete(uids)
 
-    async def delete(self, uid: int) -> None:
-        """Flag \\Deleted and expunge just this UID (every \\Deleted one without UIDPLUS)."""
-        uid_set = str(_checked_uid(uid))
-        await self._store(uid, "+FLAGS.SILENT", "(\\Deleted)")
+    async def delete(self, uids: Sequence[int]) -> None:
+        """Flag \\Deleted and expunge just these UIDs (every \\Deleted one without UIDPLUS)."""
+        await self._store(uids, "+FLAGS.SILENT", "(\\Deleted)")
         if "UIDPLUS" in self._capabilities:
+            uid_set = _uid_set(uids)
             await self._call("UID EXPUNGE", lambda: self._client.uid("EXPUNGE", uid_set))
         else:
             await self._call("EXPUNGE", lambda: self._client.expunge())
@@ -407,8 +407,8 @@ class ImapMailbox:
             changed = _has_change(queue.get_nowait()) or changed
         return changed
 
-    async def _store(self, uid: int, action: str, flags: str) -> None:
-        uid_set = str(_checked_uid(uid))
+    async def _store(self, uids: Sequence[int], action: str, flags: str) -> None:
+        uid_set = _uid_set(uids)
         await self._call("UID STORE", lambda: self._client.uid("STORE", uid_set, action, flags))
 
     async def _with_trycreate(
@@ -550,7 +550,9 @@ def _checked_uid(uid: int) -> int:
 
 def _uid_set(uids: Sequence[int]) -> str:
     """`1:3,7,9:10` for [1, 2, 3, 7, 9, 10]: short command lines for long runs."""
-    ordered = sorted(set(uids))
+    if isinstance(uids, int) or not uids:
+        raise ValueError(f"not a non-empty sequence of IMAP UIDs: {uids!r}")
+    ordered = sorted({_checked_uid(uid) for uid in uids})
     parts: list[str] = []
     start = prev = ordered[0]
     for uid in ordered[1:]:

@@ -5,7 +5,8 @@ Order of work for each batch, chosen so nothing is lost or imported twice:
    transaction: a crash before this re-reads the batch, a crash after finds it stored;
 2. each stored message is imported in its own transaction, so one bad message never
    blocks the ones behind it (it is kept, marked failed, visible to admins);
-3. only then is the mailbox touched (mark seen, move or delete).
+3. only then is the mailbox touched (mark seen, move or delete: one command per batch) and
+   `settled_uid` advanced; a crash before that is finished by the next sync.
 A message already stored under another UID (the server's UIDVALIDITY changed) is
 recognised by its Message-ID and not stored again.
 """
@@ -138,13 +139,28 @@ class InboxPoller:
     async def _after_import(
         self, mailbox: ImapMailbox, uids: Sequence[int], settings: EmailInboxSettings
     ) -> None:
-        for uid in uids:
+        """Mark seen, move or delete, one IMAP command for the whole batch; then record it."""
+        if uids:
             if settings.after_import == "move" and settings.move_to_folder:
-                await mailbox.move(uid, settings.move_to_folder)
+                await mailbox.move(uids, settings.move_to_folder)
             elif settings.after_import == "delete":
-                await mailbox.delete(uid)
+                await mailbox.delete(uids)
             else:
-                await mailbox.mark_seen(uid)
+                await mailbox.mark_seen(uids)
+            async with transaction(self.sessionmaker) as session:
+                state = await session.get(MailboxState, self.inbox_id, with_for_update=True)
+                assert state is not None
+                state.settled_uid = max(state.settled_uid, *uids)
+
+    async def _settle_leftovers(
+        self, mailbox: ImapMailbox, state: MailboxState, settings: EmailInboxSettings
+    ) -> None:
+        """Finish the after-import action a crash interrupted: UIDs up to `last_uid` are
+        imported, those above `settled_uid` that are still in the folder were never acted on."""
+        if state.settled_uid >= state.last_uid:
+            return
+        leftover = [u for u in await mailbox.uids_after(state.settled_uid) if u <= state.last_uid]
+        await self._after_import(mailbox, leftover, settings)
 
     async def sync(self, mailbox: ImapMailbox, settings: EmailInboxSettings) -> int:
         """Import everything new in the folder; returns how many messages were stored."""
@@ -153,8 +169,8 @@ class InboxPoller:
             state = await mailbox_state(
                 session, self.inbox_id, folder=settings.imap_folder, uidvalidity=mailbox.uidvalidity
             )
-            last_uid = state.last_uid
-        uids = await mailbox.uids_after(last_uid)
+        await self._settle_leftovers(mailbox, state, settings)
+        uids = await mailbox.uids_after(state.last_uid)
         stored_count = 0
         batch: list[FetchedMessage] = []
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -30,24 +29,11 @@ from app.startup import head_revisions
 from app.tickets.models import Ticket
 from tests.app.outbox.conftest import free_port
 from tests.asgi import running
-from tests.conftest import CHANNEL_PREFIX, REDIS_URL, SECRET_KEY
+from tests.conftest import SECRET_KEY
 from tests.db import SERVER_DSN, async_url, drop_database
 
 RELAYDESK = Path(sys.executable).with_name("relaydesk")
 COMMAND_TIMEOUT = 60
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, redis_db: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RELAYDESK_ENV": "test",
-        "RELAYDESK_SECRET_KEY": SECRET_KEY,
-        "RELAYDESK_REDIS_PREFIX": CHANNEL_PREFIX,
-        "RELAYDESK_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": f"{REDIS_URL}/{redis_db}",
-    }
 
 
 def relaydesk(
@@ -110,10 +96,10 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], starts: str)
     assert lines[0].startswith(f"error: {starts}"), lines[0]
 
 
-async def test_migrate_creates_and_migrates_a_fresh_database(env: dict[str, str]) -> None:
+async def test_migrate_creates_and_migrates_a_fresh_database(relaydesk_env: dict[str, str]) -> None:
     name = f"relaydesk_test_cli_{uuid.uuid4().hex[:8]}"
     try:
-        result = relaydesk("migrate", env={**env, "DATABASE_URL": async_url(name)})
+        result = relaydesk("migrate", env={**relaydesk_env, "DATABASE_URL": async_url(name)})
 
         assert result.returncode == 0, result.stderr
         assert f"created database {name}" in result.stdout
@@ -125,7 +111,7 @@ async def test_migrate_creates_and_migrates_a_fresh_database(env: dict[str, str]
             await conn.close()
         assert versions == set(head_revisions(async_url(name)))
 
-        again = relaydesk("migrate", env={**env, "DATABASE_URL": async_url(name)})
+        again = relaydesk("migrate", env={**relaydesk_env, "DATABASE_URL": async_url(name)})
         assert again.returncode == 0, again.stderr
         assert "schema is up to date" in again.stdout
     finally:
@@ -134,10 +120,15 @@ async def test_migrate_creates_and_migrates_a_fresh_database(env: dict[str, str]
 
 @pytest.mark.committing
 async def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(
-    env: dict[str, str], committing_sessionmaker: SessionMaker, redis: Redis
+    relaydesk_env: dict[str, str], committing_sessionmaker: SessionMaker, redis: Redis
 ) -> None:
     result = relaydesk(
-        "create-admin", "Root@Example.test", "--name", "Root", env=env, stdin="a long passphrase\n"
+        "create-admin",
+        "Root@Example.test",
+        "--name",
+        "Root",
+        env=relaydesk_env,
+        stdin="a long passphrase\n",
     )
 
     assert result.returncode == 0, result.stderr
@@ -156,7 +147,7 @@ async def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_
     assert login.status_code == 201, login.text
 
     duplicate = relaydesk(
-        "create-admin", "root@example.test", env=env, stdin="another passphrase\n"
+        "create-admin", "root@example.test", env=relaydesk_env, stdin="another passphrase\n"
     )
     assert duplicate.returncode == 1
     assert duplicate.stderr == "error: an agent with email root@example.test already exists\n"
@@ -164,14 +155,14 @@ async def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_
 
 @pytest.mark.committing
 async def test_seed_demo_a_second_time_is_one_line_and_exit_1(
-    env: dict[str, str], committing_sessionmaker: SessionMaker
+    relaydesk_env: dict[str, str], committing_sessionmaker: SessionMaker
 ) -> None:
-    first = relaydesk("seed-demo", "--contacts", "5", env=env)
+    first = relaydesk("seed-demo", "--contacts", "5", env=relaydesk_env)
     assert first.returncode == 0, first.stderr
     async with committing_sessionmaker() as session:
         tickets = await session.scalar(select(func.count()).select_from(Ticket))
 
-    again = relaydesk("seed-demo", "--contacts", "5", env=env)
+    again = relaydesk("seed-demo", "--contacts", "5", env=relaydesk_env)
 
     assert again.returncode == 1, again.stderr
     assert again.stderr == (
@@ -182,38 +173,44 @@ async def test_seed_demo_a_second_time_is_one_line_and_exit_1(
         assert await session.scalar(select(func.count()).select_from(Ticket)) == tickets
 
 
-def test_create_admin_rejects_a_short_password(env: dict[str, str]) -> None:
-    result = relaydesk("create-admin", "short@example.test", env=env, stdin="tooshort\n")
+def test_create_admin_rejects_a_short_password(relaydesk_env: dict[str, str]) -> None:
+    result = relaydesk("create-admin", "short@example.test", env=relaydesk_env, stdin="tooshort\n")
 
     assert result.returncode == 1
     assert result.stderr == "error: the password must be at least 10 characters\n"
 
 
 @pytest.mark.parametrize("command", ["serve", "worker", "migrate", "create-admin x@example.test"])
-def test_an_unreachable_database_is_one_line_and_exit_2(env: dict[str, str], command: str) -> None:
+def test_an_unreachable_database_is_one_line_and_exit_2(
+    relaydesk_env: dict[str, str], command: str
+) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/relaydesk"
 
-    result = relaydesk(*command.split(), env={**env, "DATABASE_URL": url})
+    result = relaydesk(*command.split(), env={**relaydesk_env, "DATABASE_URL": url})
 
     assert_one_line_error(result, "DATABASE_URL: cannot connect to 127.0.0.1:")
 
 
-def test_a_malformed_setting_is_one_line_and_exit_2(env: dict[str, str]) -> None:
-    result = relaydesk("serve", env={**env, "DATABASE_URL": "mysql://db/relaydesk"})
+def test_a_malformed_setting_is_one_line_and_exit_2(relaydesk_env: dict[str, str]) -> None:
+    result = relaydesk("serve", env={**relaydesk_env, "DATABASE_URL": "mysql://db/relaydesk"})
 
     assert_one_line_error(result, "DATABASE_URL must be a URL")
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])
-def test_an_unreachable_redis_is_one_line_and_exit_2(env: dict[str, str], command: str) -> None:
-    result = relaydesk(command, env={**env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+def test_an_unreachable_redis_is_one_line_and_exit_2(
+    relaydesk_env: dict[str, str], command: str
+) -> None:
+    result = relaydesk(
+        command, env={**relaydesk_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    )
 
     assert_one_line_error(result, "REDIS_URL: cannot connect to 127.0.0.1:")
 
 
-def test_serve_answers_healthz(env: dict[str, str]) -> None:
+def test_serve_answers_healthz(relaydesk_env: dict[str, str]) -> None:
     port = free_port()
-    with started("serve", "--port", str(port), env=env) as process:
+    with started("serve", "--port", str(port), env=relaydesk_env) as process:
         response = wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
 
         assert response.status_code == 200
@@ -222,10 +219,10 @@ def test_serve_answers_healthz(env: dict[str, str]) -> None:
 
 @pytest.mark.committing
 async def test_dev_serves_relays_the_outbox_and_stops_on_ctrl_c(
-    env: dict[str, str], committing_sessionmaker: SessionMaker
+    relaydesk_env: dict[str, str], committing_sessionmaker: SessionMaker
 ) -> None:
     port = free_port()
-    with started("dev", "--port", str(port), env=env) as process:
+    with started("dev", "--port", str(port), env=relaydesk_env) as process:
         assert wait_for_http(f"http://127.0.0.1:{port}/readyz", process).status_code == 200
         async with transaction(committing_sessionmaker) as session:
             event = emit(session, topic=TICKET_UPDATED, payload={})

@@ -18,6 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -141,6 +143,9 @@ class Dovecot:
             # (mail user, login user) must be able to traverse it.
             self.root.chmod(0o755)
             shutil.chown(self.mail_dir, "mail", "mail")
+        self._spawn()
+
+    def _spawn(self) -> None:
         self._process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.conf_path)],
             stdin=subprocess.DEVNULL,
@@ -148,6 +153,25 @@ class Dovecot:
             stderr=subprocess.STDOUT,
         )
         self._wait_until_listening()
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        """The server is down inside the block (connections dropped, port closed) and back
+        on the same port, with the same users and mail, after it."""
+        process = self._process
+        if process is None:
+            raise DovecotError("dovecot is not started")
+        self._doveadm("stop")
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()
+        self._process = None
+        try:
+            yield
+        finally:
+            self._spawn()
 
     def _wait_until_listening(self) -> None:
         assert self._process is not None

@@ -153,7 +153,7 @@ async def test_fetch_skips_uids_that_no_longer_exist(mailbox: Account) -> None:
     for n in range(1, 4):
         mailbox.deliver(message(n))
     async with ImapMailbox(config(mailbox)) as box:
-        await box.delete(2)
+        await box.delete([2])
         fetched = await collect(box.fetch([1, 2, 3, 50]))
     assert [item.uid for item in fetched] == [1, 3]
 
@@ -171,7 +171,7 @@ async def test_mark_seen(mailbox: Account) -> None:
     mailbox.deliver(message(1))
     mailbox.deliver(message(2))
     async with ImapMailbox(config(mailbox)) as box:
-        await box.mark_seen(2)
+        await box.mark_seen([2])
     assert "\\Seen" in mailbox.server.flags(mailbox.address, 2)
     assert "\\Seen" not in mailbox.server.flags(mailbox.address, 1)
 
@@ -185,10 +185,10 @@ async def test_move_creates_the_folder_and_moves(mailbox: Account, with_move: bo
         assert box.supports_move
         if not with_move:
             box._capabilities.discard("MOVE")
-        await box.move(2, folder)
+        await box.move([2], folder)
         mailbox.deliver(message(4))
         assert await box.uids_after(3) == [4]
-        await box.move(4, folder)  # the folder exists now
+        await box.move([4], folder)  # the folder exists now
         assert await box.uids_after(0) == [1, 3]
     assert folder in mailbox.server.mailboxes(mailbox.address)
     assert await all_uids(mailbox) == [1, 3]
@@ -206,20 +206,20 @@ async def test_acting_on_each_message_while_streaming(mailbox: Account) -> None:
         async for item in box.fetch(await box.uids_after(0), batch=2):
             seen.append(item.uid)
             if item.uid % 2:
-                await box.move(item.uid, "Done")
+                await box.move([item.uid], "Done")
             else:
-                await box.mark_seen(item.uid)
+                await box.mark_seen([item.uid])
         assert seen == [1, 2, 3, 4, 5]
         assert await box.uids_after(0) == [2, 4]
     assert await all_uids(mailbox, "Done") == [1, 2, 3]
     assert "\\Seen" in mailbox.server.flags(mailbox.address, 4)
 
 
-async def test_delete_removes_only_that_message(mailbox: Account) -> None:
-    for n in range(1, 4):
+async def test_delete_removes_only_those_messages(mailbox: Account) -> None:
+    for n in range(1, 6):
         mailbox.deliver(message(n))
     async with ImapMailbox(config(mailbox)) as box:
-        await box.delete(2)
+        await box.delete([2, 4, 5])
         assert await box.uids_after(0) == [1, 3]
     assert await all_uids(mailbox) == [1, 3]
 
@@ -227,7 +227,9 @@ async def test_delete_removes_only_that_message(mailbox: Account) -> None:
 async def test_invalid_uids_are_refused(mailbox: Account) -> None:
     async with ImapMailbox(config(mailbox)) as box:
         with pytest.raises(ValueError, match="UID"):
-            await box.mark_seen(0)
+            await box.mark_seen([0])
+        with pytest.raises(ValueError, match="UID"):
+            await box.delete([])
         with pytest.raises(ValueError, match="UID"):
             await collect(box.fetch([1, -3]))
 
@@ -271,7 +273,7 @@ async def test_wait_for_changes_times_out_and_stays_usable(mailbox: Account) -> 
         assert 0.4 < time.monotonic() - started < 2
         mailbox.deliver(message(1))
         assert await box.uids_after(0) == [1]
-        await box.mark_seen(1)
+        await box.mark_seen([1])
         assert await box.wait_for_changes(0.2) is False
 
 

@@ -303,6 +303,9 @@ async def test_a_crash_mid_batch_imports_every_message_exactly_once(
     ).all()
     assert sorted(inbound) == sorted(f"<q{n}@customer.test>" for n in range(30))
     assert await db_session.scalar(select(func.count()).select_from(InboundEmail)) == 30
+    # The crash came before the batch was marked seen; the restart finished that too.
+    for uid in (1, 8, 30):
+        assert "\\Seen" in mailbox.server.flags(mailbox.address, uid)
 
 
 async def test_a_new_uidvalidity_does_not_import_the_mailbox_twice(
