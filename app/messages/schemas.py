@@ -32,6 +32,8 @@ class MessageOut(Output):
     subject: str | None
     body_text: str
     body_html: str | None
+    # What a reply quoted of earlier mail, split off `body_text` (email); null if nothing.
+    quoted_text: str | None
     status: str
     failure_reason: str | None
     created_at: datetime

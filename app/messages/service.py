@@ -51,6 +51,7 @@ def message_out(message: Message) -> MessageOut:
         subject=message.subject,
         body_text=message.body_text,
         body_html=message.body_html,
+        quoted_text=message.channel_data.get("quoted_text") or None,
         status=message.status,
         failure_reason=message.failure_reason,
         created_at=message.created_at,

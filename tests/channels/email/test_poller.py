@@ -420,3 +420,45 @@ async def test_only_one_process_polls_an_inbox(engine: Any, poller: InboxPoller)
     started.clear()
     release.set()
     assert await run_owned(first, engine) is True  # free again once the owner stopped
+
+
+async def test_an_imported_reply_reads_through_the_api_with_new_text_quote_and_attachment(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession, client: AsyncClient
+) -> None:
+    mailbox.deliver(mail("Broken lamp", message_id="<lamp1@customer.test>"))
+    reply = (
+        f"From: Kim <kim@customer.test>\r\nTo: {SUPPORT}\r\nSubject: Re: Broken lamp\r\n"
+        "Message-ID: <lamp2@customer.test>\r\nIn-Reply-To: <lamp1@customer.test>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        '--M\r\nContent-Type: multipart/alternative; boundary="A"\r\n\r\n'
+        "--A\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "Here is a photo, sch=F6n kaputt.\r\n\r\nOn Tue, 24 Nov 2026 at 10:00, Support <support@shop.test> wrote:\r\n"
+        "> Could you send a photo?\r\n"
+        "--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        "<p>Here is a photo, sch\xc3\xb6n kaputt.</p><blockquote>Could you send a photo?</blockquote>\r\n"
+        "--A--\r\n"
+        '--M\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename="lamp.png"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--M--\r\n"
+    ).encode("latin-1")
+    mailbox.deliver(reply)
+
+    await sync(poller)
+
+    [ticket] = await tickets(db_session)
+    headers = await auth_headers(db_session, await make_agent(db_session, role="admin"))
+    body = (await client.get(f"/api/v1/tickets/{ticket.id}", headers=headers)).json()
+    first, ack, second = body["messages"]
+    assert (ack["direction"], ack["author_type"]) == ("outbound", "system")
+    assert (first["direction"], first["internal"], first["status"]) == (
+        "inbound",
+        False,
+        "received",
+    )
+    assert second["body_text"] == "Here is a photo, schön kaputt."
+    assert "> Could you send a photo?" in second["quoted_text"]
+    assert "schön kaputt" in second["body_html"]
+    [attachment] = second["attachments"]
+    assert (attachment["filename"], attachment["content_type"]) == ("lamp.png", "image/png")
+    download = await client.get(attachment["url"], headers=headers)
+    assert download.content == b"\x89PNG\r\n\x1a\n"
+    assert first["quoted_text"] is None
