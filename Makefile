@@ -29,7 +29,7 @@ PSQL := psql -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) -d postgres -v ON_ERROR_S
 MIGRATIONS_CHECK_DB := relaydesk_migrations_check
 MIGRATIONS_CHECK_URL := postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(MIGRATIONS_CHECK_DB)
 
-.PHONY: help run test lint format bench migrate services system-packages install \
+.PHONY: help run test lint format bench bench-email migrate services system-packages install \
 	migrations-check clean
 
 help: ## List the targets
@@ -56,6 +56,9 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install services ## API load benchmark (scratch database relaydesk_bench; see bench/README.md)
 	$(BIN)/python bench/api_load.py
+
+bench-email: system-packages install services ## Email ingest benchmark: 5,000 messages via dovecot IMAP (see bench/README.md)
+	$(BIN)/python bench/email_ingest.py
 
 migrate: install services ## Apply migrations to DATABASE_URL (default: local relaydesk database)
 	$(BIN)/relaydesk migrate

@@ -1,0 +1,143 @@
+"""Probes for the email ingest benchmark: time the poller's steps, read memory and CPU.
+
+The poller and the IMAP mailbox are the real ones, subclassed only to time their steps;
+nothing here changes what they do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import channels.email.importer
+from channels.email.imap import FetchedMessage, ImapMailbox
+from channels.email.poller import InboxPoller
+from channels.email.settings import EmailInboxSettings
+
+# -- memory ------------------------------------------------------------------------------
+
+
+def memory_mib() -> dict[str, float]:
+    """This process's resident set now (VmRSS) and at its peak (VmHWM), in MiB."""
+    found = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0]) / 1024
+    return {"rss": round(found["VmRSS"], 1), "peak": round(found["VmHWM"], 1)}
+
+
+def reset_peak() -> bool:
+    """Start VmHWM afresh (Linux: "5" to clear_refs), so the peak is the import's own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def cpu_seconds(names: tuple[str, ...]) -> dict[str, float]:
+    """CPU time (user + system) used so far by this process and by every running process
+    whose command is one of `names`: what PostgreSQL and dovecot spend is in the
+    benchmark too, on the same cores."""
+    tick = os.sysconf("SC_CLK_TCK")
+    usage = os.times()
+    found = {"bench": usage.user + usage.system, **dict.fromkeys(names, 0.0)}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process exited meanwhile
+            continue
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        for name in names:
+            if command.startswith(name):
+                found[name] += (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+# -- the measured import -----------------------------------------------------------------
+
+
+@dataclass
+class Steps:
+    """Wall time spent in each step of `InboxPoller.sync`, in seconds."""
+
+    imap_fetch: float = 0.0
+    store_raw: float = 0.0
+    import_: float = 0.0
+    parse: float = 0.0  # inside import_
+    mark_seen: float = 0.0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+
+class TimedMailbox(ImapMailbox):
+    steps: Steps
+
+    async def fetch(self, uids: Sequence[int], *, batch: int = 50) -> AsyncIterator[FetchedMessage]:
+        messages = super().fetch(uids, batch=batch)
+        while True:
+            started = time.perf_counter()
+            try:
+                message = await anext(messages)
+            except StopAsyncIteration:
+                return
+            finally:
+                self.steps.imap_fetch += time.perf_counter() - started
+            yield message
+
+
+class TimedPoller(InboxPoller):
+    """The real poller, timed at its steps; `on_import` sees every final status."""
+
+    steps: Steps
+    on_import: Callable[[str], None]
+
+    async def _store_batch(self, uidvalidity: int, batch: Sequence[FetchedMessage]) -> list[int]:
+        started = time.perf_counter()
+        try:
+            return await super()._store_batch(uidvalidity, batch)
+        finally:
+            self.steps.store_raw += time.perf_counter() - started
+
+    async def import_row(self, row_id: int, settings: EmailInboxSettings) -> str:
+        started = time.perf_counter()
+        status = await super().import_row(row_id, settings)
+        self.steps.import_ += time.perf_counter() - started
+        self.steps.statuses[status] += 1
+        self.on_import(status)
+        return status
+
+    async def _after_import(
+        self, mailbox: ImapMailbox, uids: Sequence[int], settings: EmailInboxSettings
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            await super()._after_import(mailbox, uids, settings)
+        finally:
+            self.steps.mark_seen += time.perf_counter() - started
+
+
+def timed_parse(steps: Steps) -> Callable[[], None]:
+    """Time `parse_email` where the importer calls it; returns the undo."""
+    # The importer's own name for it (imported there, hence "not exported" to mypy).
+    original = channels.email.importer.parse_email  # type: ignore[attr-defined]
+
+    def parse_email(raw: bytes) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(raw)
+        finally:
+            steps.parse += time.perf_counter() - started
+
+    channels.email.importer.parse_email = parse_email  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        channels.email.importer.parse_email = original  # type: ignore[attr-defined]
+
+    return undo
