@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.policy
 import hashlib
 import re
 from email.message import Message
 from email.utils import getaddresses
+from typing import Any
 
 # Labels mail software writes that Python does not know, or knows only as a subset of
 # what senders actually use (WHATWG treats ISO-8859-1 as windows-1252 for the same reason).
@@ -184,11 +186,11 @@ def normalize_address(value: str) -> str | None:
     return address
 
 
-def _modern_addresses(msg: Message, name: str) -> list[tuple[str, str]] | None:
+def _modern_addresses(name: str, raw: str) -> list[tuple[str, str]] | None:
     try:
-        header = msg[name]
-        if header is None:
-            return []
+        # As the modern policy reads a header: line breaks dropped, then its parser.
+        unfolded = raw.replace("\r", "").replace("\n", "")
+        header = email.policy.default.header_factory(name, unfolded)
         found = [(str(a.display_name), str(a.addr_spec)) for a in getattr(header, "addresses", ())]
     except Exception:  # the modern header parser raises assorted errors on hostile input
         return None
@@ -217,7 +219,7 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
             fallback.append((names[address], address))
     # The modern parser is quadratic in the length of an address list.
     usable = len(raws) == 1 and len(raws[0]) <= MODERN_PARSER_LIMIT
-    modern = _modern_addresses(msg, name) if usable else None
+    modern = _modern_addresses(name, raws[0]) if usable else None
     if not modern:
         return _dedupe(fallback)
     found: list[tuple[str, str]] = []
@@ -293,6 +295,15 @@ def content_type(part: Message) -> str:
         match = _MIME_TYPE.match((raw_header(part, "Content-Type") or "").strip().lower())
         found = match.group() if match else part.get_default_type()
     return found if _MIME_TYPE.fullmatch(found) else "application/octet-stream"
+
+
+def payload(part: Message) -> Any:
+    """`get_payload()`, or None where the stdlib trips over the part (compat32 decodes an
+    8-bit body with the charset parameter, which may be an RFC 2231 tuple: TypeError)."""
+    try:
+        return part.get_payload()
+    except Exception:
+        return None
 
 
 def param(part: Message, name: str, header: str = "content-type") -> str | None:

@@ -27,6 +27,7 @@ from channels.email.addresses import (
     message_id,
     normalize_address,
     param,
+    payload,
     raw_header,
     repair,
 )
@@ -97,11 +98,11 @@ def is_auto_submitted(msg: Message, *, subject: str) -> bool:
 
 def _delivery_status_blocks(part: Message) -> list[Message]:
     """The header blocks of a message/delivery-status part (per-message, per-recipient)."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return [block for block in payload if isinstance(block, Message)]
+    content = payload(part)
+    if isinstance(content, list):
+        return [block for block in content if isinstance(block, Message)]
     data = part.get_payload(decode=True)
-    text = decode_bytes(data, "utf-8") if isinstance(data, bytes) else str(payload)
+    text = decode_bytes(data, "utf-8") if isinstance(data, bytes) else str(content)
     parser = HeaderParser(policy=compat32)
     return [parser.parsestr(chunk.strip() + "\n") for chunk in re.split(r"\n\s*\n", text)]
 
@@ -122,8 +123,8 @@ def _original_id(parts: Sequence[Message], text: str) -> str | None:
     for part in parts:
         kind = content_type(part)
         if kind == "message/rfc822":
-            payload = part.get_payload()
-            inner = payload[0] if isinstance(payload, list) and payload else None
+            content = payload(part)
+            inner = content[0] if isinstance(content, list) and content else None
             if isinstance(inner, Message):
                 found = message_id(raw_header(inner, "Message-ID"))
                 if found:
