@@ -380,7 +380,7 @@ def report(results: dict[str, Any]) -> None:
     for name, value in (
         ("IMAP fetch (UID FETCH BODY.PEEK[], 50 a batch)", s["imap_fetch"]),
         ("store raw (compress, INSERT, batch commit)", s["store_raw"]),
-        ("import (one transaction per message)", s["import_"]),
+        ("import (parse, rules, ingest; one transaction a batch)", s["import_"]),
         ("  of which parse_email", s["parse"]),
         ("mark seen (UID STORE, settled_uid; per batch)", s["mark_seen"]),
         ("other (connect, select, search)", other),

@@ -119,15 +119,15 @@ async def _ingest_new(
             linked_ticket_id=linked_from,
             created_at=now,
             updated_at=now,
+            last_seq=2,  # 1: the ticket was created, 2: its first message
         )
         session.add(ticket)
         await session.flush()
-        seq = await next_seq(session, ticket, now=now)
         emit(
             session,
             topic=TICKET_CREATED,
             ticket_id=ticket.id,
-            seq=seq,
+            seq=1,
             payload=ticket_event(ticket),
         )
     elif (
@@ -147,7 +147,7 @@ async def _ingest_new(
     html = sanitize_html(inbound.html) if inbound.html else None
     message = Message(
         ticket_id=ticket.id,
-        seq=await next_seq(session, ticket, now=now),
+        seq=2 if created else await next_seq(session, ticket, now=now),
         direction="inbound",
         author_type="contact",
         author_contact_id=contact.id,

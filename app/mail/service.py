@@ -100,6 +100,17 @@ async def pending_ids(session: AsyncSession, inbox_id: int, *, limit: int = 500)
     return list((await session.scalars(stmt)).all())
 
 
+async def locked_pending(session: AsyncSession, row_ids: Sequence[int]) -> list[InboundEmail]:
+    """These rows, locked, if still `pending` (another process may have imported some)."""
+    stmt = (
+        select(InboundEmail)
+        .where(InboundEmail.id.in_(row_ids), InboundEmail.status == "pending")
+        .order_by(InboundEmail.id)
+        .with_for_update()
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def list_emails(
     session: AsyncSession,
     actor: Actor,

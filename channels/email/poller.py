@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.attachments.storage import AttachmentStore
 from app.clock import Clock
@@ -28,7 +28,13 @@ from app.db.engine import SessionMaker, transaction
 from app.inboxes.models import Inbox
 from app.inboxes.service import inbox_secrets
 from app.mail.models import InboundEmail, MailboxState
-from app.mail.service import known_message_ids, mailbox_state, pending_ids, store_raw
+from app.mail.service import (
+    known_message_ids,
+    locked_pending,
+    mailbox_state,
+    pending_ids,
+    store_raw,
+)
 from app.security.crypto import SecretBox
 from channels.email.addresses import hashed_id, message_id, raw_header
 from channels.email.imap import FetchedMessage, ImapConfig, ImapError, ImapMailbox
@@ -83,15 +89,36 @@ class InboxPoller:
             folder=settings.imap_folder,
         )
 
+    async def import_one(
+        self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+    ) -> str:
+        """Import one locked `pending` row in the caller's transaction."""
+        return await import_email(
+            session, row, settings=settings, store=self.store, now=self.clock()
+        )
+
+    async def import_rows(self, row_ids: Sequence[int], settings: EmailInboxSettings) -> None:
+        """Import stored rows in one transaction (one commit for the batch, not for each
+        message); should any of them fail, import them again one transaction each, so the
+        bad one is marked failed alone and the others go in."""
+        if not row_ids:
+            return
+        try:
+            async with transaction(self.sessionmaker) as session:
+                for row in await locked_pending(session, row_ids):
+                    await self.import_one(session, row, settings)
+        except Exception:  # one row's bug or bad data; the per-row pass says which
+            log.warning("inbox %s: a batch import failed; importing one by one", self.inbox_id)
+            for row_id in row_ids:
+                await self.import_row(row_id, settings)
+
     async def import_row(self, row_id: int, settings: EmailInboxSettings) -> str:
         try:
             async with transaction(self.sessionmaker) as session:
                 row = await session.get(InboundEmail, row_id, with_for_update=True)
                 if row is None or row.status != "pending":
                     return row.status if row else "missing"
-                return await import_email(
-                    session, row, settings=settings, store=self.store, now=self.clock()
-                )
+                return await self.import_one(session, row, settings)
         except Exception as exc:  # a bug or bad data in one message must not stop the inbox
             log.exception("inbox %s: importing stored email %s failed", self.inbox_id, row_id)
             async with transaction(self.sessionmaker) as session:
@@ -106,8 +133,8 @@ class InboxPoller:
         """Stored but not yet imported: left by a crash, or put back by an admin's retry."""
         async with self.sessionmaker() as session:
             ids = await pending_ids(session, self.inbox_id)
-        for row_id in ids:
-            await self.import_row(row_id, settings)
+        for start in range(0, len(ids), BATCH):
+            await self.import_rows(ids[start : start + BATCH], settings)
         return len(ids)
 
     async def _store_batch(self, uidvalidity: int, batch: Sequence[FetchedMessage]) -> list[int]:
@@ -177,8 +204,7 @@ class InboxPoller:
         async def flush() -> None:
             nonlocal stored_count
             stored = await self._store_batch(mailbox.uidvalidity, batch)
-            for row_id in stored:
-                await self.import_row(row_id, settings)
+            await self.import_rows(stored, settings)
             await self._after_import(mailbox, [f.uid for f in batch], settings)
             stored_count += len(stored)
             batch.clear()

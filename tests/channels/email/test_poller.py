@@ -280,11 +280,13 @@ async def test_a_crash_mid_batch_imports_every_message_exactly_once(
     class Crashing(InboxPoller):
         imports = 0
 
-        async def import_row(self, row_id: int, settings: EmailInboxSettings) -> str:
+        async def import_one(
+            self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+        ) -> str:
             Crashing.imports += 1
             if Crashing.imports == 8:
                 raise asyncio.CancelledError  # the worker is killed here
-            return await super().import_row(row_id, settings)
+            return await super().import_one(session, row, settings)
 
     crashing = Crashing(
         poller.inbox_id,
@@ -306,6 +308,40 @@ async def test_a_crash_mid_batch_imports_every_message_exactly_once(
     # The crash came before the batch was marked seen; the restart finished that too.
     for uid in (1, 8, 30):
         assert "\\Seen" in mailbox.server.flags(mailbox.address, uid)
+
+
+async def test_a_message_that_breaks_the_import_fails_alone(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    """A bug hit by one message rolls back its batch; the batch goes in again message by
+    message, and only that one is marked failed, with the reason."""
+    for n in range(6):
+        mailbox.deliver(
+            mail(f"Order {n}", sender=f"o{n}@customer.test", message_id=f"<o{n}@c.test>")
+        )
+
+    class Buggy(InboxPoller):
+        async def import_one(
+            self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+        ) -> str:
+            if row.message_id_header == "<o3@c.test>":
+                raise RuntimeError("a bug in the importer")
+            return await super().import_one(session, row, settings)
+
+    buggy = Buggy(
+        poller.inbox_id,
+        sessionmaker=poller.sessionmaker,
+        store=poller.store,
+        box=poller.box,
+        clock=poller.clock,
+    )
+    await sync(buggy)
+
+    rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.uid))).all()
+    assert [r.status for r in rows] == ["imported"] * 3 + ["failed"] + ["imported"] * 2
+    assert rows[3].error == "import failed: RuntimeError: a bug in the importer"
+    assert len(await tickets(db_session)) == 5
+    assert "\\Seen" in mailbox.server.flags(mailbox.address, 4)  # kept in the database instead
 
 
 async def test_a_new_uidvalidity_does_not_import_the_mailbox_twice(
