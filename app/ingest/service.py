@@ -60,10 +60,11 @@ async def _stored(session: AsyncSession, inbound: InboundMessage) -> Message | N
 
 
 async def _duplicate(session: AsyncSession, message: Message) -> IngestResult:
+    """The stored message under this external id. It may be one of our own outbound ones
+    (a mail loop); the caller tells by its `direction`."""
     ticket = await session.get(Ticket, message.ticket_id)
     assert ticket is not None
-    assert message.author_contact_id is not None
-    contact = await session.get(Contact, message.author_contact_id)
+    contact = await session.get(Contact, message.author_contact_id or ticket.contact_id)
     assert contact is not None
     return IngestResult(ticket, message, contact, created_ticket=False, duplicate=True)
 
@@ -174,14 +175,18 @@ async def _ingest_new(
         )
         for item in inbound.attachments
     ]
-    session.add_all(stored)
-    await session.flush()
+    if stored:
+        session.add_all(stored)
+        await session.flush()
     if message.body_html:
         message.body_html = link_inline_images(message.body_html, stored)
     if inbound.participants or created:
         requester = [s.address for s in inbound.sender if s.kind == "email"][:1]
-        await add_participants(session, ticket.id, requester, role="requester")
-        await add_participants(session, ticket.id, list(inbound.participants), role="cc")
+        await add_participants(
+            session,
+            ticket.id,
+            [(a, "requester") for a in requester] + [(a, "cc") for a in inbound.participants],
+        )
     emit(
         session,
         topic=MESSAGE_CREATED,

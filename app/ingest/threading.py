@@ -22,9 +22,15 @@ from app.tickets.participants import participant_addresses
 OPEN_STATUSES = ("new", "open", "pending", "on_hold")
 
 
+async def _locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket, row-locked until the caller's transaction ends (its sequence and status
+    are about to change)."""
+    return await session.get(Ticket, ticket_id, with_for_update=True)
+
+
 async def _follow_merges(session: AsyncSession, ticket: Ticket) -> Ticket:
     while ticket.merged_into_id is not None:
-        merged = await session.get(Ticket, ticket.merged_into_id)
+        merged = await _locked(session, ticket.merged_into_id)
         assert merged is not None
         ticket = merged
     return ticket
@@ -44,7 +50,7 @@ async def _by_replies(session: AsyncSession, inbound: InboundMessage) -> Ticket 
     ticket_of = dict(rows)
     for external_id in inbound.thread.replies_to:  # nearest reference first
         if external_id in ticket_of:
-            return await session.get(Ticket, ticket_of[external_id])
+            return await _locked(session, ticket_of[external_id])
     return None
 
 
@@ -78,7 +84,7 @@ async def _by_number(
     if inbound.thread.ticket_number is None:
         return None, None
     ticket = await session.scalar(
-        select(Ticket).where(Ticket.number == inbound.thread.ticket_number)
+        select(Ticket).where(Ticket.number == inbound.thread.ticket_number).with_for_update()
     )
     if ticket is None:
         return None, None
@@ -111,11 +117,11 @@ async def find_thread(
     ticket, stranger_quoted = await _by_replies(session, inbound), None
     if ticket is None:
         ticket, stranger_quoted = await _by_number(session, inbound, contact)
-    if ticket is not None:
+    if ticket is not None:  # locked, and so is the one it was merged into
         ticket = await _follow_merges(session, ticket)
         if ticket.status == "closed" and not inbound.thread.reopen_closed:
             return None, ticket.id
-        return await session.get(Ticket, ticket.id, with_for_update=True), None
+        return ticket, None
     if stranger_quoted is not None:
         return None, stranger_quoted
     return await _open_conversation(session, inbound, contact), None

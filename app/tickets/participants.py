@@ -24,18 +24,20 @@ class TicketParticipant(IdMixin, Base):
 
 
 async def add_participants(
-    session: AsyncSession, ticket_id: int, addresses: Sequence[str], *, role: str
+    session: AsyncSession, ticket_id: int, people: Sequence[tuple[str, str]]
 ) -> None:
-    rows = [
-        {"ticket_id": ticket_id, "address": a.lower(), "role": role}
-        for a in dict.fromkeys(addresses)
-        if a
-    ]
-    if rows:
+    """Add (address, role) pairs; an address already on the ticket keeps its first role."""
+    roles: dict[str, str] = {}
+    for address, role in people:
+        if address:
+            roles.setdefault(address.lower(), role)
+    if roles:
+        # Parameters as a list (executemany) keep the statement cacheable.
         await session.execute(
-            insert(TicketParticipant)
-            .values(rows)
-            .on_conflict_do_nothing(constraint="uq_ticket_participants_ticket_id_address")
+            insert(TicketParticipant).on_conflict_do_nothing(
+                constraint="uq_ticket_participants_ticket_id_address"
+            ),
+            [{"ticket_id": ticket_id, "address": a, "role": r} for a, r in roles.items()],
         )
 
 

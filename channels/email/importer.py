@@ -102,8 +102,6 @@ async def import_email(
     sender = parsed.from_address or parsed.reply_to
     if sender == settings.address:
         return _finish(row, "ignored", "sent from this inbox's own address (mail loop)", now)
-    if await _our_outbound(session, row.inbox_id, parsed.message_id):
-        return _finish(row, "ignored", "one of our own replies came back (mail loop)", now)
     await _record_bounce(session, parsed, row.inbox_id, now)
 
     if sender and row.status == "pending" and row.attempts == 0:
@@ -121,6 +119,8 @@ async def import_email(
     except ValueError as exc:
         return _finish(row, "failed", str(exc), now)
     result = await ingest(session, inbound, store=store, now=now)
+    if result.duplicate and result.message.direction == "outbound":
+        return _finish(row, "ignored", "one of our own replies came back (mail loop)", now)
     row.message_id = result.message.id
     if result.duplicate:
         return _finish(row, "duplicate", None, now)

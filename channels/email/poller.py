@@ -105,8 +105,11 @@ class InboxPoller:
             return
         try:
             async with transaction(self.sessionmaker) as session:
+                # Held so the session's identity map (weak references) keeps it for ingest.
+                inbox = await session.get(Inbox, self.inbox_id)
                 for row in await locked_pending(session, row_ids):
                     await self.import_one(session, row, settings)
+                del inbox
         except Exception:  # one row's bug or bad data; the per-row pass says which
             log.warning("inbox %s: a batch import failed; importing one by one", self.inbox_id)
             for row_id in row_ids:

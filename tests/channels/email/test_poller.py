@@ -246,6 +246,42 @@ async def test_auto_reply_and_bounce_neither_reopen_nor_answer(
     assert "5.1.1" in ack.failure_reason
 
 
+async def test_our_own_mail_coming_back_is_ignored(
+    poller: InboxPoller,
+    mailbox: Account,
+    db_session: AsyncSession,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+    smtp_server: SmtpServer,
+) -> None:
+    """Our acknowledgement relayed back into the mailbox under another sender (a list, a
+    forward rule), and mail from our own address: neither is imported nor answered."""
+    mailbox.deliver(mail("Question", message_id="<question@customer.test>"))
+    await sync(poller)
+    [ack] = await outbound_queued(db_session)
+    await send_outbound(job_ctx(sessionmaker, settings, clock), message_id=ack.id)
+    [sent] = smtp_server.messages
+    relayed = sent.content.replace(f"From: {SUPPORT}".encode(), b"From: list@lists.test", 1)
+    assert relayed != sent.content
+    mailbox.deliver(relayed)
+    mailbox.deliver(mail("Hi", sender=SUPPORT, message_id="<self@shop.test>"))
+
+    await sync(poller)
+
+    rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.uid))).all()
+    assert [(r.status, r.error) for r in rows[1:]] == [
+        ("ignored", "one of our own replies came back (mail loop)"),
+        ("ignored", "sent from this inbox's own address (mail loop)"),
+    ]
+    assert len(await tickets(db_session)) == 1
+    assert await outbound_queued(db_session) == []
+    inbound = await db_session.scalar(
+        select(func.count()).select_from(Message).where(Message.direction == "inbound")
+    )
+    assert inbound == 1
+
+
 async def test_a_mail_loop_is_cut_by_the_rate_limit(
     poller: InboxPoller, mailbox: Account, db_session: AsyncSession
 ) -> None:
