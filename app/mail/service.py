@@ -66,28 +66,33 @@ async def store_raw(
     *,
     inbox_id: int,
     uidvalidity: int,
-    uid: int,
-    raw: bytes,
-    message_id_header: str | None,
+    messages: Sequence[tuple[int, bytes, str | None]],
     now: datetime,
-) -> int | None:
-    """Keep the message as received; returns the new row id, or None if this UID was
-    stored before (a restart re-reading the same batch)."""
-    return await session.scalar(
+) -> list[int]:
+    """Keep (uid, raw bytes, Message-ID) messages as received, in one statement; returns
+    the new row ids, without those of UIDs stored before (a restart re-reading a batch)."""
+    if not messages:
+        return []
+    rows = [
+        {
+            "inbox_id": inbox_id,
+            "uidvalidity": uidvalidity,
+            "uid": uid,
+            "message_id_header": message_id_header,
+            "raw_compressed": compress(raw),
+            "size": len(raw),
+            "status": "pending",
+            "received_at": now,
+        }
+        for uid, raw, message_id_header in messages
+    ]
+    inserted = await session.scalars(
         insert(InboundEmail)
-        .values(
-            inbox_id=inbox_id,
-            uidvalidity=uidvalidity,
-            uid=uid,
-            message_id_header=message_id_header,
-            raw_compressed=compress(raw),
-            size=len(raw),
-            status="pending",
-            received_at=now,
-        )
+        .values(rows)
         .on_conflict_do_nothing(constraint="uq_inbound_emails_inbox_id_uidvalidity_uid")
         .returning(InboundEmail.id)
     )
+    return sorted(inserted.all())
 
 
 async def pending_ids(session: AsyncSession, inbox_id: int, *, limit: int = 500) -> list[int]:

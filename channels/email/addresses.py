@@ -217,8 +217,13 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         if address is not None:
             names.setdefault(address, unfold(decode_words(display)))
             fallback.append((names[address], address))
-    # The modern parser is quadratic in the length of an address list.
-    usable = len(raws) == 1 and len(raws[0]) <= MODERN_PARSER_LIMIT
+    # The modern parser is quadratic in the length of an address list, and adds nothing
+    # where the header is plain `Name <a@b>, c@d` (no quotes, comments or groups).
+    usable = (
+        len(raws) == 1
+        and len(raws[0]) <= MODERN_PARSER_LIMIT
+        and not _PLAIN_LIST.fullmatch(_address_text(raws[0]))
+    )
     modern = _modern_addresses(name, raws[0]) if usable else None
     if not modern:
         return _dedupe(fallback)
@@ -228,6 +233,11 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         if address is not None:
             found.append((names.get(address) or unfold(repair(display)), address))
     return _dedupe(found or fallback)
+
+
+_ATOMS = r'[^\s"()<>@,;:\\\[\]]+'
+_PLAIN_ITEM = rf'(?:[^"()<>@,;:\\\[\]]*<{_ATOMS}@{_ATOMS}>|\s*{_ATOMS}@{_ATOMS})\s*'
+_PLAIN_LIST = re.compile(rf"{_PLAIN_ITEM}(?:,{_PLAIN_ITEM})*")
 
 
 def _address_text(raw: str) -> str:

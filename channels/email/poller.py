@@ -146,22 +146,18 @@ class InboxPoller:
             state = await session.get(MailboxState, self.inbox_id, with_for_update=True)
             assert state is not None
             known = await known_message_ids(session, self.inbox_id, list(ids.values()))
-            stored: list[int] = []
+            new: dict[str, FetchedMessage] = {}
             for fetched in batch:
-                if ids[fetched.uid] in known:
-                    continue  # the same message under an old UIDVALIDITY, or twice in the folder
-                row_id = await store_raw(
-                    session,
-                    inbox_id=self.inbox_id,
-                    uidvalidity=uidvalidity,
-                    uid=fetched.uid,
-                    raw=fetched.raw,
-                    message_id_header=ids[fetched.uid],
-                    now=self.clock(),
-                )
-                if row_id is not None:
-                    stored.append(row_id)
-                    known.add(ids[fetched.uid])
+                # Skipped: the same message under an old UIDVALIDITY, or twice in the folder.
+                if ids[fetched.uid] not in known:
+                    new.setdefault(ids[fetched.uid], fetched)
+            stored = await store_raw(
+                session,
+                inbox_id=self.inbox_id,
+                uidvalidity=uidvalidity,
+                messages=[(f.uid, f.raw, message_id) for message_id, f in new.items()],
+                now=self.clock(),
+            )
             state.last_uid = max(state.last_uid, *(f.uid for f in batch))
             state.last_polled_at, state.last_error = self.clock(), None
         return stored
