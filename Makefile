@@ -41,8 +41,10 @@ help: ## List the targets
 run: install services ## Migrate and serve on http://127.0.0.1:8000 (API docs at /schema)
 	$(BIN)/relaydesk dev
 
-test: system-packages install services migrations-check ## All set-up, migration checks, ruff, pytest
+test: system-packages install services migrations-check ## All set-up, migration checks, ruff, mypy, pytest
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
 lint: install ## ruff check, ruff format --check, mypy
