@@ -56,12 +56,9 @@ def mail(
     return "\r\n".join(lines).encode()
 
 
-@pytest.fixture
-async def inbox(
-    db_session: AsyncSession, mailbox: Account, smtp_server: SmtpServer, settings: Settings
-) -> Inbox:
-    box = SecretBox(settings.security.secret_key)
-    row = Inbox(
+def email_inbox(mailbox: Account, smtp_server: SmtpServer, box: SecretBox, **extra: Any) -> Inbox:
+    """An email inbox on the test's dovecot account and SMTP server; `extra` settings."""
+    return Inbox(
         name="Support",
         channel="email",
         settings={
@@ -74,11 +71,47 @@ async def inbox(
             "smtp_host": smtp_server.host,
             "smtp_port": smtp_server.port,
             "smtp_security": "none",
-            "auto_acknowledge": True,
-            "rate_limit_messages": 5,
-            "rate_limit_minutes": 10,
+            **extra,
         },
         secrets_encrypted=box.seal({"imap_password": mailbox.password}),
+    )
+
+
+def poller_for(
+    inbox_id: int, sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> InboxPoller:
+    return InboxPoller(
+        inbox_id,
+        sessionmaker=sessionmaker,
+        store=AttachmentStore(settings.storage),
+        box=SecretBox(settings.security.secret_key),
+        clock=clock,
+    )
+
+
+def like(poller: InboxPoller, variant: type[InboxPoller]) -> InboxPoller:
+    """A poller of another class for the same inbox, with the same resources."""
+    return variant(
+        poller.inbox_id,
+        sessionmaker=poller.sessionmaker,
+        store=poller.store,
+        box=poller.box,
+        clock=poller.clock,
+    )
+
+
+@pytest.fixture
+async def inbox(
+    db_session: AsyncSession, mailbox: Account, smtp_server: SmtpServer, settings: Settings
+) -> Inbox:
+    box = SecretBox(settings.security.secret_key)
+    row = email_inbox(
+        mailbox,
+        smtp_server,
+        box,
+        auto_acknowledge=True,
+        rate_limit_messages=5,
+        rate_limit_minutes=10,
     )
     db_session.add(row)
     await db_session.commit()
@@ -89,13 +122,7 @@ async def inbox(
 def poller(
     inbox: Inbox, sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
 ) -> InboxPoller:
-    return InboxPoller(
-        inbox.id,
-        sessionmaker=sessionmaker,
-        store=AttachmentStore(settings.storage),
-        box=SecretBox(settings.security.secret_key),
-        clock=clock,
-    )
+    return poller_for(inbox.id, sessionmaker, settings, clock)
 
 
 async def sync(poller: InboxPoller) -> int:
@@ -305,6 +332,50 @@ async def test_a_mail_loop_is_cut_by_the_rate_limit(
     assert len(await outbound_queued(db_session)) == 5  # acknowledgements stop with the loop
 
 
+async def test_two_robots_answering_each_other_stop(
+    poller: InboxPoller,
+    mailbox: Account,
+    smtp_server: SmtpServer,
+    db_session: AsyncSession,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    """Our acknowledgement against the worst autoresponder: it answers every mail at once,
+    with a new subject, no threading headers and no Auto-Submitted."""
+    ctx = job_ctx(sessionmaker, settings, clock)
+    mailbox.deliver(mail("Hello", sender="robot@bots.test", message_id="<robot0@bots.test>"))
+
+    answered = 0
+    for round_ in range(1, 30):
+        clock.advance(seconds=5)
+        await sync(poller)
+        queued = await outbound_queued(db_session)
+        if not queued:
+            break
+        for message in queued:
+            assert await send_outbound(ctx, message_id=message.id) == "sent"
+        for captured in smtp_server.messages[answered:]:  # the robot answers what it got
+            ours = email.message_from_bytes(captured.content, policy=default_policy)
+            mailbox.deliver(
+                mail(
+                    f"Thank you for your message {round_}",
+                    f"We received: {ours['Subject']}",
+                    sender="robot@bots.test",
+                    message_id=f"<robot{round_}@bots.test>",
+                )
+            )
+        answered = len(smtp_server.messages)
+    else:
+        pytest.fail("the two robots are still writing to each other after 30 rounds")
+
+    statuses = (await db_session.scalars(select(InboundEmail.status))).all()
+    assert answered == 5  # one acknowledgement per message let through, then silence
+    assert statuses.count("imported") == 5
+    assert statuses.count("rate_limited") == 1
+    assert await db_session.scalar(select(func.count()).select_from(Ticket)) == 5
+
+
 async def test_a_crash_mid_batch_imports_every_message_exactly_once(
     poller: InboxPoller, mailbox: Account, db_session: AsyncSession
 ) -> None:
@@ -324,13 +395,7 @@ async def test_a_crash_mid_batch_imports_every_message_exactly_once(
                 raise asyncio.CancelledError  # the worker is killed here
             return await super().import_one(session, row, settings)
 
-    crashing = Crashing(
-        poller.inbox_id,
-        sessionmaker=poller.sessionmaker,
-        store=poller.store,
-        box=poller.box,
-        clock=poller.clock,
-    )
+    crashing = like(poller, Crashing)
     with pytest.raises(asyncio.CancelledError):
         await sync(crashing)
     await sync(poller)  # the restarted worker
@@ -364,13 +429,7 @@ async def test_a_message_that_breaks_the_import_fails_alone(
                 raise RuntimeError("a bug in the importer")
             return await super().import_one(session, row, settings)
 
-    buggy = Buggy(
-        poller.inbox_id,
-        sessionmaker=poller.sessionmaker,
-        store=poller.store,
-        box=poller.box,
-        clock=poller.clock,
-    )
+    buggy = like(poller, Buggy)
     await sync(buggy)
 
     rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.uid))).all()
@@ -476,13 +535,7 @@ async def test_only_one_process_polls_an_inbox(engine: Any, poller: InboxPoller)
             started.set()
             await release.wait()
 
-    first = Holding(
-        poller.inbox_id,
-        sessionmaker=poller.sessionmaker,
-        store=poller.store,
-        box=poller.box,
-        clock=poller.clock,
-    )
+    first = like(poller, Holding)
     task = asyncio.create_task(run_owned(first, engine))
     await asyncio.wait_for(started.wait(), 5)
 

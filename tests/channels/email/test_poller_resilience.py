@@ -4,54 +4,29 @@ process is killed with SIGKILL mid-import, two robots answer each other."""
 from __future__ import annotations
 
 import asyncio
-import email
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.attachments.storage import AttachmentStore
 from app.config import Settings
 from app.db.engine import SessionMaker, transaction
-from app.inboxes.models import Inbox
 from app.mail.models import InboundEmail, MailboxState
-from app.messages.jobs import send_outbound
 from app.messages.models import Message
 from app.security.crypto import SecretBox
-from app.tickets.models import Ticket
-from channels.email.poller import InboxPoller
-from channels.email.smtp import SmtpSender
 from tests.app.test_cli import RELAYDESK
-from tests.channels.email.test_poller import SUPPORT, mail, outbound_queued, sync
+from tests.channels.email.test_poller import (
+    email_inbox,
+    mail,
+    poller_for,
+)
 from tests.conftest import FrozenClock
 from tests.servers.dovecot import Account, Dovecot
 from tests.servers.smtp import SmtpServer
-
-
-def email_inbox(mailbox: Account, smtp_server: SmtpServer, box: SecretBox, **extra: Any) -> Inbox:
-    return Inbox(
-        name="Support",
-        channel="email",
-        settings={
-            "address": SUPPORT,
-            "imap_host": mailbox.host,
-            "imap_port": mailbox.port,
-            "imap_security": "none",
-            "imap_username": mailbox.address,
-            "imap_folder": "INBOX",
-            "smtp_host": smtp_server.host,
-            "smtp_port": smtp_server.port,
-            "smtp_security": "none",
-            **extra,
-        },
-        secrets_encrypted=box.seal({"imap_password": mailbox.password}),
-    )
 
 
 async def eventually(
@@ -85,13 +60,7 @@ async def test_the_poller_reconnects_after_the_server_went_away(
     async with transaction(committing_sessionmaker) as session:
         inbox = email_inbox(mailbox, smtp_server, box)
         session.add(inbox)
-    poller = InboxPoller(
-        inbox.id,
-        sessionmaker=committing_sessionmaker,
-        store=AttachmentStore(settings.storage),
-        box=box,
-        clock=clock,
-    )
+    poller = poller_for(inbox.id, committing_sessionmaker, settings, clock)
     task = asyncio.create_task(poller.run())
     try:
         mailbox.deliver(mail("Before the outage", message_id="<before@customer.test>"))
@@ -199,70 +168,3 @@ async def test_a_worker_killed_mid_import_resumes_and_imports_each_message_once(
     assert "Traceback" not in log.read_text()
     for uid in (1, total // 2, total):
         assert "\\Seen" in mailbox.server.flags(mailbox.address, uid)
-
-
-async def test_two_robots_answering_each_other_stop(
-    mailbox: Account,
-    smtp_server: SmtpServer,
-    db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    clock: FrozenClock,
-) -> None:
-    """Our acknowledgement against the worst autoresponder: it answers every mail at once,
-    with a new subject, no threading headers and no Auto-Submitted."""
-    box = SecretBox(settings.security.secret_key)
-    inbox = email_inbox(
-        mailbox,
-        smtp_server,
-        box,
-        auto_acknowledge=True,
-        rate_limit_messages=5,
-        rate_limit_minutes=10,
-    )
-    db_session.add(inbox)
-    await db_session.commit()
-    poller = InboxPoller(
-        inbox.id,
-        sessionmaker=sessionmaker,
-        store=AttachmentStore(settings.storage),
-        box=box,
-        clock=clock,
-    )
-    ctx: Any = {
-        "sessionmaker": sessionmaker,
-        "clock": clock,
-        "secret_box": box,
-        "attachment_store": AttachmentStore(settings.storage),
-        "senders": {"email": SmtpSender()},
-    }
-    mailbox.deliver(mail("Hello", sender="robot@bots.test", message_id="<robot0@bots.test>"))
-
-    answered = 0
-    for round_ in range(1, 30):
-        clock.advance(seconds=5)
-        await sync(poller)
-        queued = await outbound_queued(db_session)
-        if not queued:
-            break
-        for message in queued:
-            assert await send_outbound(ctx, message_id=message.id) == "sent"
-        for captured in smtp_server.messages[answered:]:  # the robot answers what it got
-            ours = email.message_from_bytes(captured.content, policy=default_policy)
-            mailbox.deliver(
-                mail(
-                    f"Thank you for your message {round_}",
-                    f"We received: {ours['Subject']}",
-                    sender="robot@bots.test",
-                    message_id=f"<robot{round_}@bots.test>",
-                )
-            )
-        answered = len(smtp_server.messages)
-    else:
-        pytest.fail("the two robots are still writing to each other after 30 rounds")
-
-    statuses = (await db_session.scalars(select(InboundEmail.status))).all()
-    assert answered == 5  # one acknowledgement per message let through, then silence
-    assert statuses.count("imported") == 5
-    assert statuses.count("rate_limited") == 1
-    assert await db_session.scalar(select(func.count()).select_from(Ticket)) == 5
