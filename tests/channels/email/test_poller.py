@@ -26,6 +26,7 @@ from channels.email.imap import ImapMailbox
 from channels.email.poller import InboxPoller, run_owned
 from channels.email.settings import EmailInboxSettings
 from channels.email.smtp import SmtpSender
+from tests.channels.email.test_imap import all_uids
 from tests.conftest import FrozenClock
 from tests.factories.agents import auth_headers, make_agent
 from tests.servers.dovecot import Account
@@ -437,6 +438,57 @@ async def test_a_message_that_breaks_the_import_fails_alone(
     assert rows[3].error == "import failed: RuntimeError: a bug in the importer"
     assert len(await tickets(db_session)) == 5
     assert "\\Seen" in mailbox.server.flags(mailbox.address, 4)  # kept in the database instead
+
+
+@pytest.mark.parametrize("after_import", ["move", "delete"])
+async def test_imported_mail_is_moved_or_deleted_even_after_a_crash_before_that(
+    poller: InboxPoller,
+    mailbox: Account,
+    db_session: AsyncSession,
+    inbox: Inbox,
+    after_import: str,
+) -> None:
+    inbox.settings = {**inbox.settings, "after_import": after_import, "move_to_folder": "Done"}
+    await db_session.commit()
+    for n in range(4):
+        mailbox.deliver(
+            mail(f"Case {n}", sender=f"m{n}@customer.test", message_id=f"<m{n}@c.test>")
+        )
+
+    class DiesBeforeTheMove(InboxPoller):
+        async def _after_import(self, *args: Any) -> None:
+            raise asyncio.CancelledError  # imported and committed, mailbox not yet touched
+
+    with pytest.raises(asyncio.CancelledError):
+        await sync(like(poller, DiesBeforeTheMove))
+    assert await all_uids(mailbox) == [1, 2, 3, 4]
+    mailbox.deliver(mail("Case 4", sender="m4@customer.test", message_id="<m4@c.test>"))
+
+    await sync(poller)
+
+    assert await all_uids(mailbox) == []
+    if after_import == "move":
+        assert await all_uids(mailbox, "Done") == [1, 2, 3, 4, 5]
+    statuses = (await db_session.scalars(select(InboundEmail.status))).all()
+    assert statuses == ["imported"] * 5
+
+
+async def test_automated_mail_opening_a_ticket_is_not_acknowledged(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    mailbox.deliver(
+        mail(
+            "Your order has shipped",
+            sender="noreply@shop.example",
+            message_id="<ship@shop.example>",
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+    )
+
+    await sync(poller)
+
+    assert len(await tickets(db_session)) == 1  # kept for an agent to see
+    assert await outbound_queued(db_session) == []
 
 
 async def test_a_new_uidvalidity_does_not_import_the_mailbox_twice(
