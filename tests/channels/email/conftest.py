@@ -6,6 +6,8 @@
   certificate), started only when a test asks for it.
 - `smtp_server`: a capturing SMTP server per test; `make_smtp_server(auth=...)` for
   variants (AUTH required).
+- `inbox` / `poller`: an email inbox on those two (acknowledging new tickets, at most five
+  messages a sender in ten minutes) and the poller that imports it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
+from app.db.engine import SessionMaker
+from app.inboxes.models import Inbox
+from app.security.crypto import SecretBox
+from channels.email.poller import InboxPoller
+from tests.channels.email.mailflow import email_inbox, poller_for
+from tests.conftest import FrozenClock
 from tests.servers.dovecot import Account, Dovecot
 from tests.servers.smtp import SmtpServer
 
@@ -58,3 +68,28 @@ def make_smtp_server() -> Iterator[Callable[..., SmtpServer]]:
 @pytest.fixture
 def smtp_server(make_smtp_server: Callable[..., SmtpServer]) -> SmtpServer:
     return make_smtp_server()
+
+
+@pytest.fixture
+async def inbox(
+    db_session: AsyncSession, mailbox: Account, smtp_server: SmtpServer, settings: Settings
+) -> Inbox:
+    box = SecretBox(settings.security.secret_key)
+    row = email_inbox(
+        mailbox,
+        smtp_server,
+        box,
+        auto_acknowledge=True,
+        rate_limit_messages=5,
+        rate_limit_minutes=10,
+    )
+    db_session.add(row)
+    await db_session.commit()
+    return row
+
+
+@pytest.fixture
+def poller(
+    inbox: Inbox, sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> InboxPoller:
+    return poller_for(inbox.id, sessionmaker, settings, clock)

@@ -19,7 +19,7 @@ from app.mail.models import InboundEmail, MailboxState
 from app.messages.models import Message
 from app.security.crypto import SecretBox
 from tests.app.test_cli import RELAYDESK
-from tests.channels.email.test_poller import (
+from tests.channels.email.mailflow import (
     email_inbox,
     mail,
     poller_for,
