@@ -35,16 +35,16 @@ from harness import (
     SERVER_DSN,
     Sample,
     Server,
+    console,
     create_admin,
     database_url,
     drive,
     drop_database,
     git_commit,
     migrate,
+    progress_bar,
     recreate_database,
 )
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 DATABASE = "relaydesk_bench"
@@ -52,18 +52,6 @@ ADMIN_EMAIL = "bench-admin@bench.relaydesk.test"
 CREATE_P99_TARGET_MS = 25.0
 LIST_P99_TARGET_MS = 30.0
 PRIORITIES = ("low", "normal", "normal", "normal", "high", "urgent")
-
-console = Console(width=None if sys.stdout.isatty() else 120)
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<34}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 async def login(client: httpx.AsyncClient, password: str) -> str:

@@ -41,10 +41,12 @@ import asyncpg
 from harness import (
     ROOT,
     SERVER_DSN,
+    console,
     database_url,
     drop_database,
     git_commit,
     migrate,
+    progress_bar,
     recreate_database,
 )
 from mailgen import MailGenerator
@@ -57,8 +59,7 @@ from probes import (
     reset_peak,
     timed_parse,
 )
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 from rich.table import Table
 from sqlalchemy import event
 
@@ -78,20 +79,6 @@ RATE_TARGET = 300.0  # messages per second, end to end
 RSS_GROWTH_TARGET_MIB = 16.0  # from the 20% sample to the end: flat, not per message
 SAMPLES = 10  # RSS samples through the import, at every 10%
 CPU_NAMES = ("postgres", "imap", "dovecot")  # processes whose CPU time is reported
-
-console = Console(width=None if sys.stdout.isatty() else 120)
-
-
-def progress_bar(*extra: TextColumn) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<30}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        *extra,
-        TimeElapsedColumn(),
-        console=console,
-        refresh_per_second=4,
-    )
 
 
 # -- delivery ----------------------------------------------------------------------------

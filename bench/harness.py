@@ -24,9 +24,28 @@ from typing import Any
 
 import asyncpg
 import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432")
+
+
+# 120 columns when the output is a file or a pipe, so tables and plans stay readable.
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def progress_bar(*extra: TextColumn) -> Progress:
+    """The benchmarks' progress display: description, bar, done/total, `extra`, time."""
+    return Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        console=console,
+        refresh_per_second=4,
+    )
 
 
 def database_url(name: str) -> str:
