@@ -186,6 +186,13 @@ def normalize_address(value: str) -> str | None:
     return address
 
 
+# A plain address list, `Name <a@b>, c@d`: no quotes, comments, groups or routes, where
+# `getaddresses` and the modern parser agree.
+_ATOMS = r'[^\s"()<>@,;:\\\[\]]+'
+_PLAIN_ITEM = rf'(?:[^"()<>@,;:\\\[\]]*<{_ATOMS}@{_ATOMS}>|\s*{_ATOMS}@{_ATOMS})\s*'
+_PLAIN_LIST = re.compile(rf"{_PLAIN_ITEM}(?:,{_PLAIN_ITEM})*")
+
+
 def _modern_addresses(name: str, raw: str) -> list[tuple[str, str]] | None:
     try:
         # As the modern policy reads a header: line breaks dropped, then its parser.
@@ -233,11 +240,6 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         if address is not None:
             found.append((names.get(address) or unfold(repair(display)), address))
     return _dedupe(found or fallback)
-
-
-_ATOMS = r'[^\s"()<>@,;:\\\[\]]+'
-_PLAIN_ITEM = rf'(?:[^"()<>@,;:\\\[\]]*<{_ATOMS}@{_ATOMS}>|\s*{_ATOMS}@{_ATOMS})\s*'
-_PLAIN_LIST = re.compile(rf"{_PLAIN_ITEM}(?:,{_PLAIN_ITEM})*")
 
 
 def _address_text(raw: str) -> str:

@@ -3,8 +3,9 @@
 Order of work for each batch, chosen so nothing is lost or imported twice:
 1. the raw messages are stored (compressed) and the inbox's `last_uid` advanced, in one
    transaction: a crash before this re-reads the batch, a crash after finds it stored;
-2. each stored message is imported in its own transaction, so one bad message never
-   blocks the ones behind it (it is kept, marked failed, visible to admins);
+2. the stored messages are imported in one transaction; if one of them breaks it, each is
+   imported again in its own, so one bad message never blocks the ones behind it (it is
+   kept, marked failed, visible to admins);
 3. only then is the mailbox touched (mark seen, move or delete: one command per batch) and
    `settled_uid` advanced; a crash before that is finished by the next sync.
 A message already stored under another UID (the server's UIDVALIDITY changed) is
