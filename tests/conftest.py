@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -158,6 +159,10 @@ def settings(tmp_path: Path, database_url: str, redis_db: int) -> Settings:
         security=SecuritySettings(secret_key=SECRET_KEY),
         storage=StorageSettings(data_dir=tmp_path / "data", max_attachment_bytes=1024 * 1024),
     )
+
+
+# The `relaydesk` command of the venv running the tests.
+RELAYDESK = Path(sys.executable).with_name("relaydesk")
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -29,10 +27,9 @@ from app.startup import head_revisions
 from app.tickets.models import Ticket
 from tests.app.outbox.conftest import free_port
 from tests.asgi import running
-from tests.conftest import SECRET_KEY
+from tests.conftest import RELAYDESK, SECRET_KEY
 from tests.db import SERVER_DSN, async_url, drop_database
 
-RELAYDESK = Path(sys.executable).with_name("relaydesk")
 COMMAND_TIMEOUT = 60
 
 

@@ -18,13 +18,12 @@ from app.db.engine import SessionMaker, transaction
 from app.mail.models import InboundEmail, MailboxState
 from app.messages.models import Message
 from app.security.crypto import SecretBox
-from tests.app.test_cli import RELAYDESK
 from tests.channels.email.mailflow import (
     email_inbox,
     mail,
     poller_for,
 )
-from tests.conftest import FrozenClock
+from tests.conftest import RELAYDESK, FrozenClock
 from tests.servers.dovecot import Account, Dovecot
 from tests.servers.smtp import SmtpServer
 
