@@ -26,7 +26,8 @@ PG_HOST := 127.0.0.1
 PG_PORT := 5432
 PG_USER := postgres
 PSQL := psql -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) -d postgres -v ON_ERROR_STOP=1 -qX
-MIGRATIONS_CHECK_DB := relaydesk_migrations_check
+# One scratch database per checkout, so two checkouts can run `make test` at once.
+MIGRATIONS_CHECK_DB := relaydesk_migrations_check_$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
 MIGRATIONS_CHECK_URL := postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(MIGRATIONS_CHECK_DB)
 
 .PHONY: help run test lint format bench bench-email migrate services system-packages install \

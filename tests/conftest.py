@@ -37,7 +37,9 @@ from app.main import CHANNEL_SETTINGS_VALIDATORS, create_app
 from tests.asgi import running
 from tests.db import clone_template, drop_database
 
-REDIS_URL = "redis://127.0.0.1:6379"
+# TEST_REDIS_URL lets concurrent runs (several checkouts on one machine) use their own server.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+REDIS_PORT = int(REDIS_URL.rsplit(":", 1)[1])
 SECRET_KEY = "test-secret-key-" + "x" * 32
 # Pub/sub channels are shared by every database of a Redis server: one prefix per test run.
 CHANNEL_PREFIX = f"relaydesk-test-{os.getpid()}"

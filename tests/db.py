@@ -1,6 +1,8 @@
 """Test databases: one migrated template per migrations tree, cloned per test worker.
 
-The template's comment holds a hash of `migrations/`; it is rebuilt only when that changes.
+The template is named after a hash of `migrations/`, so it is rebuilt only when that changes
+and checkouts with different migrations (a branch, a colleague's tree) never rebuild each
+other's template while it is being cloned.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432")
-TEMPLATE = "relaydesk_test_template"
+TEMPLATE_PREFIX = "relaydesk_test_template_"
 LOCK_KEY = 734_201  # advisory lock serialising template builds across xdist workers
 
 
@@ -31,11 +33,13 @@ def async_url(database: str) -> str:
     return SERVER_DSN.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + database
 
 
-async def _template_hash(conn: asyncpg.Connection) -> str | None:
+async def _is_complete(conn: asyncpg.Connection, template: str) -> bool:
+    """A template is marked complete (its comment) only after its migration succeeded."""
     value: str | None = await conn.fetchval(
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", TEMPLATE
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+        template,
     )
-    return value
+    return value == "complete"
 
 
 def migrate(database: str) -> None:
@@ -49,29 +53,31 @@ def migrate(database: str) -> None:
     )
 
 
-async def ensure_template() -> None:
+async def ensure_template() -> str:
+    """The name of the migrated template for this tree's migrations, built if missing."""
+    template = TEMPLATE_PREFIX + migrations_hash()
     conn = await asyncpg.connect(SERVER_DSN + "/postgres")
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
-        wanted = migrations_hash()
-        if await _template_hash(conn) == wanted:
-            return
-        await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
-        migrate(TEMPLATE)
-        await conn.execute(f"COMMENT ON DATABASE \"{TEMPLATE}\" IS '{wanted}'")
+        if await _is_complete(conn, template):
+            return template
+        await conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{template}"')
+        migrate(template)
+        await conn.execute(f"COMMENT ON DATABASE \"{template}\" IS 'complete'")
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
         await conn.close()
+    return template
 
 
 async def clone_template(name: str) -> str:
     """A fresh database copied from the migrated template; returns its SQLAlchemy URL."""
-    await ensure_template()
+    template = await ensure_template()
     conn = await asyncpg.connect(SERVER_DSN + "/postgres")
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
         await conn.close()
     return async_url(name)

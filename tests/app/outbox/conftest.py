@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.tickets.models import Ticket
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_PORT, REDIS_URL
 from tests.factories.contacts import make_contact
 
 
@@ -61,7 +61,7 @@ class RedisProxy:
         await asyncio.gather(*self._pipes, return_exceptions=True)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", REDIS_PORT)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
