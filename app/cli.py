@@ -166,7 +166,16 @@ def serve(host: str, port: int, workers: int) -> None:
     from app.startup import check_services
 
     asyncio.run(check_services(_settings()))
-    uvicorn.run("app.main:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    # proxy_headers=False: uvicorn would trust X-Forwarded-For from 127.0.0.1 by default;
+    # create_app honours it only from RELAYDESK_TRUSTED_PROXIES.
+    uvicorn.run(
+        "app.main:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+    )
 
 
 @cli.command()
@@ -232,7 +241,9 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
     (the outbox relay, and the mail pollers once they exist), so they run here too."""
     from app.main import create_app
 
-    server = EmbeddedServer(uvicorn.Config(create_app(settings), host=host, port=port))
+    server = EmbeddedServer(
+        uvicorn.Config(create_app(settings), host=host, port=port, proxy_headers=False)
+    )
     web = asyncio.create_task(server.serve(), name="relaydesk:web")
     worker_task = asyncio.create_task(run_worker(settings), name="relaydesk:worker")
     try:

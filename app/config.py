@@ -6,6 +6,7 @@ entry points (CLI, worker, app factory wrapper) and the result is passed down.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -32,7 +33,8 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class RedisSettings:
     url: str = DEFAULT_REDIS_URL
-    # Pub/sub channels are server-wide; a prefix keeps installs sharing one Redis apart.
+    # Redis keys and pub/sub channels are server-wide: the prefix of every channel name and
+    # key (login throttle) keeps installs sharing one Redis apart.
     channel_prefix: str = "relaydesk"
 
 
@@ -42,12 +44,24 @@ class SearchSettings:
     meilisearch_api_key: str | None = None
 
 
+MAX_TOKEN_DAYS = 100 * 365  # beyond this an expiry date stops meaning anything
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     secret_key: str = field(default="", repr=False)
     token_ttl_hours: int = 24 * 14
-    login_max_failures: int = 5
+    # Personal API tokens: the expiry when none is asked for, and the longest one allowed.
+    token_default_days: int = 365
+    token_max_days: int = 365
+    login_max_failures: int = 5  # per account
+    # Distinct accounts that may fail from one address (password spraying) in the window.
+    login_max_accounts_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
+    # Networks (checked and normalized, "10.0.0.0/8") of the peers whose X-Forwarded-For
+    # is believed: load balancers, reverse proxies. Plain strings, as Litestar re-validates
+    # the settings it injects and cannot take ipaddress types.
+    trusted_proxies: tuple[str, ...] = ()
     cookie_secure: bool = False
 
 
@@ -122,6 +136,13 @@ class Settings:
             ),
             security=SecuritySettings(
                 secret_key=secret_key,
+                token_max_days=_int(
+                    env,
+                    "RELAYDESK_TOKEN_MAX_DAYS",
+                    SecuritySettings.token_max_days,
+                    maximum=MAX_TOKEN_DAYS,
+                ),
+                trusted_proxies=_networks(env, "RELAYDESK_TRUSTED_PROXIES"),
                 cookie_secure=mode == "production",
             ),
             storage=StorageSettings(
@@ -140,7 +161,7 @@ def _check_url(name: str, value: str, schemes: set[str]) -> None:
         raise SettingsError(f"{name} must be a URL starting with one of {allowed}; got {value!r}")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -150,7 +171,24 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number; got {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive; got {raw!r}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}; got {raw!r}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 2001:db8::/32`."""
+    networks: list[str] = []
+    for item in env.get(name, "").split(","):
+        if not (item := item.strip()):
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list IP addresses or networks (10.0.0.0/8); got {item!r}"
+            ) from None
+    return tuple(networks)
 
 
 def _dev_secret_key(data_dir: Path) -> str:

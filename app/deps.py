@@ -8,7 +8,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from redis.asyncio import Redis
 
-from app.auth.deps import provide_actor
+from app.auth.deps import provide_actor, provide_client_address, provide_login_throttle
 from app.config import Settings
 from app.db.deps import provide_db_session
 
@@ -34,4 +34,6 @@ dependencies = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "redis": Provide(provide_redis, sync_to_thread=False),
     "actor": Provide(provide_actor),
+    "login_throttle": Provide(provide_login_throttle, sync_to_thread=False),
+    "client_address": Provide(provide_client_address, sync_to_thread=False),
 }

@@ -12,16 +12,18 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.accounts.controller import AccountController
 from app.agents.controller import AgentController, SkillController, TeamController
 from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
-from app.auth.controller import AuthController
+from app.auth.controller import AgentTokenController, AuthController
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.contacts.controller import ContactController
@@ -43,6 +45,7 @@ CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_setti
 API_ROUTERS: list[Any] = [
     AuthController,
     AgentController,
+    AgentTokenController,
     TeamController,
     SkillController,
     InboxController,
@@ -92,9 +95,18 @@ def create_app(
         return "meilisearch"
 
     metrics = Metrics()
+    middleware: list[Any] = [MetricsMiddleware(metrics)]
+    if settings.security.trusted_proxies:
+        # The client address (login throttle, logs) comes from X-Forwarded-For only when the
+        # peer is a trusted proxy: the right-most address that is not one. uvicorn's own
+        # proxy handling is off (app.cli), so this is the one place that decides.
+        trusted = list(settings.security.trusted_proxies)
+        # uvicorn types its ASGI callables with its own TypedDicts, Litestar with its own.
+        proxy = DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
+        middleware.insert(0, proxy)
     app = Litestar(
         route_handlers=[*API_ROUTERS, metrics_endpoint],
-        middleware=[MetricsMiddleware(metrics)],
+        middleware=middleware,
         dependencies=dependencies,
         exception_handlers=problem_handlers,
         lifespan=[lifespan],

@@ -40,6 +40,7 @@ from app.agents.service import (
     team_view,
 )
 from app.auth.actor import Actor, require_admin
+from app.auth.throttle import LoginThrottle
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
 
@@ -86,7 +87,8 @@ class AgentController(Controller):
 
     @patch(
         "/{agent_id:int}",
-        summary="Update an agent (admins); agents may change their own name, password, presence",
+        summary="Update an agent (admins); agents may change their own name, presence and "
+        "password (with current_password; signs out their other sessions and tokens)",
     )
     async def update(
         self,
@@ -94,9 +96,19 @@ class AgentController(Controller):
         data: AgentUpdate,
         actor: Actor,
         db_session: AsyncSession,
+        login_throttle: LoginThrottle,
+        client_address: str,
         now: datetime,
     ) -> AgentOut:
-        agent = await do_update_agent(db_session, actor, agent_id=agent_id, changes=data, now=now)
+        agent = await do_update_agent(
+            db_session,
+            actor,
+            agent_id=agent_id,
+            changes=data,
+            throttle=login_throttle,
+            address=client_address,
+            now=now,
+        )
         return agent_out(agent)
 
     @delete("/{agent_id:int}", summary="Deactivate an agent and revoke their tokens (admins)")

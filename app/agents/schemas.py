@@ -66,12 +66,17 @@ class AgentCreate(Input):
 
 
 class AgentUpdate(Input):
-    """Admins may send any field; an agent editing themselves only `SELF_SERVICE_FIELDS`."""
+    """Admins may send any field; an agent editing themselves only `SELF_SERVICE_FIELDS`.
+    Changing one's own password takes `current_password`; an admin resetting someone
+    else's does not."""
 
     email: Email | msgspec.UnsetType = msgspec.UNSET
     name: Name | msgspec.UnsetType = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
+    current_password: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType
+    ) = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
     presence: Presence | msgspec.UnsetType = msgspec.UNSET
     team_ids: list[Id] | msgspec.UnsetType = msgspec.UNSET
@@ -79,7 +84,7 @@ class AgentUpdate(Input):
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
 
 
-SELF_SERVICE_FIELDS = frozenset({"name", "password", "presence"})
+SELF_SERVICE_FIELDS = frozenset({"name", "password", "current_password", "presence"})
 
 
 class TeamOut(Output):

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import Cookie
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.schemas import AgentOut
@@ -14,26 +12,23 @@ from app.auth.actor import Actor
 from app.auth.deps import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
 from app.auth.models import ApiToken
 from app.auth.schemas import LoginIn, LoginOut, SessionOut, TokenCreate, TokenCreated, TokenOut
-from app.auth.service import do_create_token, do_login, do_revoke_token, list_personal_tokens
+from app.auth.service import (
+    do_create_personal_token,
+    do_login,
+    do_revoke_agent_token,
+    do_revoke_agent_tokens,
+    do_revoke_token,
+    list_agent_tokens,
+    list_personal_tokens,
+)
 from app.auth.throttle import LoginThrottle
 from app.config import Settings
-
-
-def _throttle(redis: Redis, settings: Settings) -> LoginThrottle:
-    return LoginThrottle(
-        redis,
-        max_failures=settings.security.login_max_failures,
-        window_seconds=settings.security.login_failure_window_seconds,
-    )
-
-
-def _client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _token_out(token: ApiToken) -> TokenOut:
     return TokenOut(
         id=token.id,
+        kind=token.kind,
         name=token.name,
         scopes=token.scopes,
         created_at=token.created_at,
@@ -46,28 +41,28 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", summary="Exchange email and password for a bearer token")
+    # Signing in creates nothing a client could GET: 200, not 201.
+    @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
     async def login(
         self,
-        request: Request[Any, Any, Any],
         data: LoginIn,
         db_session: AsyncSession,
-        redis: Redis,
+        login_throttle: LoginThrottle,
+        client_address: str,
         settings: Settings,
         now: datetime,
     ) -> LoginOut:
         agent, token, raw = await do_login(
             db_session,
-            throttle=_throttle(redis, settings),
+            throttle=login_throttle,
             email=data.email,
             password=data.password,
-            address=_client_address(request),
+            address=client_address,
             kind="login",
             ttl=timedelta(hours=settings.security.token_ttl_hours),
             now=now,
         )
         agent = await get_agent(db_session, agent.id)
-        assert token.expires_at is not None
         return LoginOut(token=raw, expires_at=token.expires_at, agent=agent_out(agent))
 
     @post("/logout", status_code=204, summary="Revoke the token or session used for this call")
@@ -80,28 +75,31 @@ class AuthController(Controller):
         response.delete_cookie(CSRF_COOKIE, path="/")
         return response
 
-    @post("/session", summary="Sign in the web console: sets an HttpOnly session cookie")
+    @post(
+        "/session",
+        status_code=200,
+        summary="Sign in the web console: sets an HttpOnly session cookie",
+    )
     async def create_session(
         self,
-        request: Request[Any, Any, Any],
         data: LoginIn,
         db_session: AsyncSession,
-        redis: Redis,
+        login_throttle: LoginThrottle,
+        client_address: str,
         settings: Settings,
         now: datetime,
     ) -> Response[SessionOut]:
         agent, token, raw = await do_login(
             db_session,
-            throttle=_throttle(redis, settings),
+            throttle=login_throttle,
             email=data.email,
             password=data.password,
-            address=_client_address(request),
+            address=client_address,
             kind="cookie",
             ttl=timedelta(hours=settings.security.token_ttl_hours),
             now=now,
         )
         agent = await get_agent(db_session, agent.id)
-        assert token.expires_at is not None
         csrf = csrf_token_for(settings, raw)
         max_age = settings.security.token_ttl_hours * 3600
         secure = settings.security.cookie_secure
@@ -127,7 +125,7 @@ class AuthController(Controller):
             ),
         ]
         body = SessionOut(csrf_token=csrf, expires_at=token.expires_at, agent=agent_out(agent))
-        return Response(body, status_code=201, cookies=cookies)
+        return Response(body, status_code=200, cookies=cookies)
 
     @get("/me", summary="The signed-in agent")
     async def me(self, actor: Actor, db_session: AsyncSession) -> AgentOut:
@@ -139,16 +137,22 @@ class AuthController(Controller):
 
     @post("/tokens", summary="Create a personal API token for an integration; shown once")
     async def create_token(
-        self, data: TokenCreate, actor: Actor, db_session: AsyncSession, now: datetime
+        self,
+        data: TokenCreate,
+        actor: Actor,
+        db_session: AsyncSession,
+        settings: Settings,
+        now: datetime,
     ) -> TokenCreated:
-        expires = now + timedelta(days=data.expires_in_days) if data.expires_in_days else None
-        token, raw = await do_create_token(
+        token, raw = await do_create_personal_token(
             db_session,
-            agent_id=actor.agent_id,
-            kind="personal",
+            actor,
             name=data.name,
             scopes=data.scopes,
-            expires_at=expires,
+            expires_in_days=data.expires_in_days,
+            default_days=settings.security.token_default_days,
+            max_days=settings.security.token_max_days,
+            now=now,
         )
         await db_session.refresh(token)
         return TokenCreated(
@@ -160,3 +164,31 @@ class AuthController(Controller):
         self, token_id: int, actor: Actor, db_session: AsyncSession, now: datetime
     ) -> None:
         await do_revoke_token(db_session, actor, token_id=token_id, now=now)
+
+
+class AgentTokenController(Controller):
+    """Admins see and revoke any agent's sessions and tokens (a lost laptop, a leaver)."""
+
+    path = "/api/v1/agents/{agent_id:int}/tokens"
+    tags = ["agents"]
+
+    @get("/", summary="An agent's live sessions and API tokens, never their values (admins)")
+    async def index(
+        self, agent_id: int, actor: Actor, db_session: AsyncSession, now: datetime
+    ) -> list[TokenOut]:
+        tokens = await list_agent_tokens(db_session, actor, agent_id=agent_id, now=now)
+        return [_token_out(t) for t in tokens]
+
+    @delete("/", summary="Revoke all of an agent's sessions and API tokens (admins)")
+    async def revoke_all(
+        self, agent_id: int, actor: Actor, db_session: AsyncSession, now: datetime
+    ) -> None:
+        await do_revoke_agent_tokens(db_session, actor, agent_id=agent_id, now=now)
+
+    @delete("/{token_id:int}", summary="Revoke one of an agent's sessions or tokens (admins)")
+    async def revoke_one(
+        self, agent_id: int, token_id: int, actor: Actor, db_session: AsyncSession, now: datetime
+    ) -> None:
+        await do_revoke_agent_token(
+            db_session, actor, agent_id=agent_id, token_id=token_id, now=now
+        )

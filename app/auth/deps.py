@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.auth.service import resolve_actor
+from app.auth.throttle import LoginThrottle
 from app.config import Settings
 from app.errors import NotAuthenticated, PermissionDenied
 from app.security.crypto import sign
@@ -25,6 +27,23 @@ def csrf_token_for(settings: Settings, session_token: str) -> str:
     return sign(settings.security.secret_key, session_token, purpose="csrf")
 
 
+def provide_login_throttle(redis: Redis, settings: Settings) -> LoginThrottle:
+    security = settings.security
+    return LoginThrottle(
+        redis,
+        prefix=settings.redis.channel_prefix,
+        max_failures=security.login_max_failures,
+        max_accounts_per_address=security.login_max_accounts_per_address,
+        window_seconds=security.login_failure_window_seconds,
+    )
+
+
+def provide_client_address(request: Request[Any, Any, Any]) -> str:
+    """The caller's address. Behind a proxy in RELAYDESK_TRUSTED_PROXIES, the proxy
+    middleware (`create_app`) has already put the forwarded client address here."""
+    return request.client.host if request.client else "unknown"
+
+
 async def provide_actor(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, now: datetime
 ) -> Actor:
@@ -35,8 +54,10 @@ async def provide_actor(
     elif cookie := request.cookies.get(SESSION_COOKIE):
         actor = await resolve_actor(db_session, cookie, via="cookie", now=now)
         if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not hmac.compare_digest(sent, csrf_token_for(settings, cookie)):
+            # Header values are latin-1 text: compare bytes, since compare_digest refuses
+            # non-ASCII strings.
+            sent = request.headers.get(CSRF_HEADER, "").encode("latin-1")
+            if not hmac.compare_digest(sent, csrf_token_for(settings, cookie).encode()):
                 raise PermissionDenied("missing or wrong X-CSRF-Token header", code="csrf_failed")
     else:
         raise NotAuthenticated("sign in or send an Authorization: Bearer token")

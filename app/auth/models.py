@@ -25,5 +25,5 @@ class ApiToken(IdMixin, Base):
     scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_used_at: Mapped[datetime | None]
-    expires_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]  # every token expires (personal: RELAYDESK_TOKEN_MAX_DAYS)
     revoked_at: Mapped[datetime | None]

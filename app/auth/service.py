@@ -9,12 +9,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, team_members
-from app.agents.service import find_agent_by_email, normalize_email
-from app.auth.actor import Actor
+from app.agents.service import check_id, find_agent_by_email, get_agent, normalize_email
+from app.audit.service import record
+from app.auth.actor import Actor, require_admin
 from app.auth.models import ApiToken
 from app.auth.throttle import LoginThrottle
-from app.auth.tokens import new_token, token_hash
-from app.errors import NotAuthenticated, NotFound
+from app.auth.tokens import new_token, revoke_tokens, token_hash
+from app.errors import NotAuthenticated, NotFound, ValidationFailed
 from app.security.passwords import verify_password
 
 # last_used_at is written at most this often, so reads do not turn into writes.
@@ -33,13 +34,15 @@ async def do_login(
     now: datetime,
 ) -> tuple[Agent, ApiToken, str]:
     email = normalize_email(email)
-    await throttle.check(email=email, address=address)
+    await throttle.reserve(email=email, address=address)
     agent = await find_agent_by_email(session, email)
+    if agent is not None and not agent.is_active:
+        agent = None
+    # An unknown (or inactive) email is verified against a dummy hash: timing tells nothing.
     valid = await verify_password(agent.password_hash if agent else None, password)
-    if agent is None or not valid or not agent.is_active:
-        await throttle.record_failure(email=email, address=address)
+    if agent is None or not valid:
         raise NotAuthenticated("email or password is wrong", code="invalid_credentials")
-    await throttle.reset(email=email)
+    await throttle.release(email=email, address=address)
     token, raw = await do_create_token(
         session,
         agent_id=agent.id,
@@ -58,7 +61,7 @@ async def do_create_token(
     kind: str,
     name: str | None,
     scopes: Sequence[str],
-    expires_at: datetime | None,
+    expires_at: datetime,
 ) -> tuple[ApiToken, str]:
     raw = new_token()
     token = ApiToken(
@@ -74,6 +77,34 @@ async def do_create_token(
     return token, raw
 
 
+async def do_create_personal_token(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    name: str,
+    scopes: Sequence[str],
+    expires_in_days: int | None,
+    default_days: int,
+    max_days: int,
+    now: datetime,
+) -> tuple[ApiToken, str]:
+    """A token for an integration. It always expires: after `expires_in_days`, by default
+    `default_days`, and never later than the admin's RELAYDESK_TOKEN_MAX_DAYS."""
+    days = min(default_days, max_days) if expires_in_days is None else expires_in_days
+    if days > max_days:
+        raise ValidationFailed.field(
+            "expires_in_days", f"must be at most {max_days} (RELAYDESK_TOKEN_MAX_DAYS)"
+        )
+    return await do_create_token(
+        session,
+        agent_id=actor.agent_id,
+        kind="personal",
+        name=name,
+        scopes=scopes,
+        expires_at=now + timedelta(days=days),
+    )
+
+
 async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datetime) -> Actor:
     row = (
         await session.execute(
@@ -87,7 +118,7 @@ async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datet
     token, role, is_active = row
     if token.revoked_at is not None or not is_active:
         raise NotAuthenticated("the token was revoked", code="invalid_token")
-    if token.expires_at is not None and token.expires_at <= now:
+    if token.expires_at <= now:
         raise NotAuthenticated("the token has expired", code="token_expired")
     if (via == "cookie") != (token.kind == "cookie"):
         raise NotAuthenticated("the token is not valid here", code="invalid_token")
@@ -123,9 +154,62 @@ async def list_personal_tokens(session: AsyncSession, actor: Actor) -> list[ApiT
 async def do_revoke_token(
     session: AsyncSession, actor: Actor, *, token_id: int, now: datetime
 ) -> None:
-    token = await session.get(ApiToken, token_id)
+    token = await session.get(ApiToken, check_id("token", token_id))
     # Another agent's token answers 404, not 403, so ids reveal nothing.
     if token is None or token.agent_id != actor.agent_id or token.revoked_at is not None:
         raise NotFound(f"token {token_id} does not exist")
     token.revoked_at = now
     await session.flush()
+
+
+async def list_agent_tokens(
+    session: AsyncSession, actor: Actor, *, agent_id: int, now: datetime
+) -> list[ApiToken]:
+    """An agent's live tokens and sessions of every kind, for an admin."""
+    require_admin(actor)
+    agent = await get_agent(session, agent_id)
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.agent_id == agent.id, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.expires_at > now)
+        .order_by(ApiToken.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def do_revoke_agent_tokens(
+    session: AsyncSession, actor: Actor, *, agent_id: int, now: datetime
+) -> int:
+    """An admin signs an agent out everywhere: sessions and API tokens alike."""
+    require_admin(actor)
+    agent = await get_agent(session, agent_id)
+    revoked = await revoke_tokens(session, agent_id=agent.id, now=now)
+    record(
+        session,
+        actor_id=actor.agent_id,
+        action="agent.revoke_tokens",
+        entity_type="agent",
+        entity_id=agent.id,
+        after={"tokens_revoked": revoked},
+    )
+    return revoked
+
+
+async def do_revoke_agent_token(
+    session: AsyncSession, actor: Actor, *, agent_id: int, token_id: int, now: datetime
+) -> None:
+    """An admin revokes one token of an agent (a leaked integration token, say)."""
+    require_admin(actor)
+    token = await session.get(ApiToken, check_id("token", token_id))
+    if token is None or token.agent_id != agent_id or token.revoked_at is not None:
+        raise NotFound(f"agent {agent_id} has no token {token_id}")
+    token.revoked_at = now
+    await session.flush()
+    record(
+        session,
+        actor_id=actor.agent_id,
+        action="agent.revoke_token",
+        entity_type="agent",
+        entity_id=agent_id,
+        after={"token_id": token_id},
+    )

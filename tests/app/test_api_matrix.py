@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -72,6 +73,9 @@ CASES = [
     Case("POST", "/api/v1/agents", "admin", p("/api/v1/agents"), lambda w: {"email": "new.agent@example.test", "name": "New", "role": "agent", "password": "a long password"}),
     Case("PATCH", "/api/v1/agents/{agent_id:int}", "admin", p("/api/v1/agents/{other_agent}"), lambda w: {"name": "Renamed"}),
     Case("DELETE", "/api/v1/agents/{agent_id:int}", "admin", p("/api/v1/agents/{other_agent}")),
+    Case("GET", "/api/v1/agents/{agent_id:int}/tokens", "admin", p("/api/v1/agents/{other_agent}/tokens")),
+    Case("DELETE", "/api/v1/agents/{agent_id:int}/tokens", "admin", p("/api/v1/agents/{other_agent}/tokens")),
+    Case("DELETE", "/api/v1/agents/{agent_id:int}/tokens/{token_id:int}", "admin", p("/api/v1/agents/{other_agent}/tokens/{other_token}")),
     Case("GET", "/api/v1/teams", "agent", p("/api/v1/teams")),
     Case("GET", "/api/v1/teams/{team_id:int}", "agent", p("/api/v1/teams/{team}")),
     Case("POST", "/api/v1/teams", "admin", p("/api/v1/teams"), lambda w: {"name": "Fresh team"}),
@@ -130,10 +134,18 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
             kind="personal",
             name="m",
             scopes=("read", "write"),
-            expires_at=None,
+            expires_at=datetime.now(UTC) + timedelta(days=365),
         )
         tokens[role], token_ids[role] = raw, token.id
     other = await make_agent(db_session)
+    other_token, _ = await do_create_token(
+        db_session,
+        agent_id=other.id,
+        kind="personal",
+        name="other",
+        scopes=("read",),
+        expires_at=datetime.now(UTC) + timedelta(days=365),
+    )
     account = Account(name="Acme", domains=["acme.test"])
     inbox = Inbox(name="Mail", channel="api", settings={})
     db_session.add_all([account, inbox])
@@ -177,6 +189,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "spare_team": (await make_team(db_session)).id,
         "skill": (await make_skill(db_session)).id,
         "other_agent": other.id,
+        "other_token": other_token.id,
         "account": account.id,
         "inbox": inbox.id,
         "lonely_contact": lonely.id,

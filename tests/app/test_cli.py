@@ -141,7 +141,7 @@ async def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_
             "/api/v1/auth/login",
             json={"email": "root@example.test", "password": "a long passphrase"},
         )
-    assert login.status_code == 201, login.text
+    assert login.status_code == 200, login.text
 
     duplicate = relaydesk(
         "create-admin", "root@example.test", env=relaydesk_env, stdin="another passphrase\n"
@@ -212,6 +212,33 @@ def test_serve_answers_healthz(relaydesk_env: dict[str, str]) -> None:
 
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("trusted", "address"), [("", "127.0.0.1"), ("127.0.0.0/8", "203.0.113.9")]
+)
+async def test_serve_believes_x_forwarded_for_only_from_a_trusted_proxy(
+    relaydesk_env: dict[str, str], redis: Redis, trusted: str, address: str
+) -> None:
+    """uvicorn on its own believes X-Forwarded-For from 127.0.0.1; a client there must not
+    pick its own throttle address. Only RELAYDESK_TRUSTED_PROXIES decides."""
+    port = free_port()
+    body = {"email": "nobody@example.test", "password": "guess"}
+    env = {**relaydesk_env, "RELAYDESK_TRUSTED_PROXIES": trusted}
+    with started("serve", "--port", str(port), env=env) as process:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = await client.post(
+                "/api/v1/auth/login", json=body, headers={"X-Forwarded-For": "203.0.113.9"}
+            )
+
+    assert response.status_code == 401
+    keys = sorted(k.decode() for k in await redis.keys("*:login:*"))
+    prefix = relaydesk_env["RELAYDESK_REDIS_PREFIX"]
+    assert keys == [
+        f"{prefix}:login:account:nobody@example.test",
+        f"{prefix}:login:address:{address}",
+    ]
 
 
 @pytest.mark.committing

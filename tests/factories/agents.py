@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +64,11 @@ async def auth_headers(
 ) -> dict[str, str]:
     """Headers carrying a fresh personal token of `agent`."""
     _, raw = await do_create_token(
-        session, agent_id=agent.id, kind="personal", name="test", scopes=scopes, expires_at=None
+        session,
+        agent_id=agent.id,
+        kind="personal",
+        name="test",
+        scopes=scopes,
+        expires_at=datetime.now(UTC) + timedelta(days=365),
     )
     return {"Authorization": f"Bearer {raw}"}

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -28,10 +28,11 @@ from app.agents.service.common import MAX_ID, audit, check_id
 from app.agents.service.skills import check_skills
 from app.agents.service.teams import check_teams
 from app.auth.actor import Actor
-from app.auth.models import ApiToken
+from app.auth.throttle import LoginThrottle
+from app.auth.tokens import revoke_tokens
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.pagination import page_of, paginate
-from app.security.passwords import hash_password
+from app.security.passwords import hash_password, verify_password
 from app.tickets.models import TICKET_CHANNELS
 
 
@@ -170,14 +171,6 @@ async def _check_keeps_an_admin(session: AsyncSession, agent: Agent) -> None:
         )
 
 
-async def _revoke_tokens(session: AsyncSession, agent_id: int, *, now: datetime) -> None:
-    await session.execute(
-        update(ApiToken)
-        .where(ApiToken.agent_id == agent_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
 def _check_may_update(actor: Actor, agent_id: int, fields: set[str]) -> None:
     if actor.is_admin:
         return
@@ -188,14 +181,40 @@ def _check_may_update(actor: Actor, agent_id: int, fields: set[str]) -> None:
         raise PermissionDenied(f"only admins may change {', '.join(forbidden)}")
 
 
+async def _check_current_password(
+    actor: Actor, agent: Agent, given: dict[str, Any], *, throttle: LoginThrottle, address: str
+) -> None:
+    """Changing one's own password proves the old one, so a stolen session cannot take the
+    account over. A wrong guess counts against the account like a failed sign-in."""
+    if "current_password" in given and "password" not in given:
+        raise ValidationFailed.field("current_password", "only goes with a new password")
+    if "password" not in given or actor.agent_id != agent.id:
+        return  # an admin resetting another agent's password needs none
+    if "current_password" not in given:
+        raise ValidationFailed.field("current_password", "required to change your password")
+    await throttle.reserve(email=agent.email, address=address)
+    if not await verify_password(agent.password_hash, given["current_password"]):
+        raise ValidationFailed.field("current_password", "is wrong")
+    await throttle.release(email=agent.email, address=address)
+
+
 async def do_update_agent(
-    session: AsyncSession, actor: Actor, *, agent_id: int, changes: AgentUpdate, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    agent_id: int,
+    changes: AgentUpdate,
+    throttle: LoginThrottle,
+    address: str,
+    now: datetime,
 ) -> Agent:
+    """A new password signs the agent out everywhere but the caller's own session."""
     given = {
         f: v for f in changes.__struct_fields__ if (v := getattr(changes, f)) is not msgspec.UNSET
     }
     _check_may_update(actor, agent_id, set(given))
     agent = await get_agent(session, agent_id)
+    await _check_current_password(actor, agent, given, throttle=throttle, address=address)
     before = _audit_view(agent)
     was_active_admin = agent.is_active and agent.role == "admin"
     if "email" in given:
@@ -215,15 +234,20 @@ async def do_update_agent(
             if skill.skill_id in current:
                 current[skill.skill_id].level = skill.level
         agent.skills = [current.get(s.skill_id, s) for s in wanted]
+    revoked = 0
     if "password" in given:
         agent.password_hash = await hash_password(given["password"])
+        own = actor.token_id if actor.agent_id == agent.id else None
+        revoked = await revoke_tokens(session, agent_id=agent.id, now=now, keep_token_id=own)
     if was_active_admin and not (agent.is_active and agent.role == "admin"):
         await _check_keeps_an_admin(session, agent)
     if not agent.is_active and before["is_active"]:
         agent.presence = "offline"
-        await _revoke_tokens(session, agent.id, now=now)
+        await revoke_tokens(session, agent_id=agent.id, now=now)
     await _flush_agent(session, agent)
-    after = _audit_view(agent) | ({"password_changed": True} if "password" in given else {})
+    after = _audit_view(agent)
+    if "password" in given:
+        after |= {"password_changed": True, "tokens_revoked": revoked}
     audit(session, actor.agent_id, "agent.update", agent.id, before=before, after=after)
     return agent
 
@@ -239,7 +263,7 @@ async def do_deactivate_agent(
         await _check_keeps_an_admin(session, agent)
     agent.is_active = False
     agent.presence = "offline"
-    await _revoke_tokens(session, agent.id, now=now)
+    await revoke_tokens(session, agent_id=agent.id, now=now)
     await session.flush()
     audit(
         session,

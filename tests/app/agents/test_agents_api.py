@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import Agent, AgentSkill
 from app.audit.models import AuditLog
 from app.auth.models import ApiToken
-from tests.factories.agents import auth_headers, make_agent, make_skill, make_team
+from tests.factories.agents import PASSWORD, auth_headers, make_agent, make_skill, make_team
 
 
 async def test_admin_creates_agent_with_documented_body_and_it_can_log_in(
@@ -37,7 +37,7 @@ async def test_admin_creates_agent_with_documented_body_and_it_can_log_in(
     login = await client.post(
         "/api/v1/auth/login", json={"email": "nia@example.test", "password": "a long secret 1"}
     )
-    assert login.status_code == 201, login.text
+    assert login.status_code == 200, login.text
     assert login.json()["agent"]["id"] == agent["id"]
     stored = await db_session.scalar(select(Agent.password_hash).where(Agent.id == agent["id"]))
     assert stored is not None
@@ -178,14 +178,16 @@ async def test_agent_changes_own_password_and_logs_in_with_it(
     headers = await auth_headers(db_session, agent)
 
     response = await client.patch(
-        f"/api/v1/agents/{agent.id}", json={"password": "brand new password"}, headers=headers
+        f"/api/v1/agents/{agent.id}",
+        json={"password": "brand new password", "current_password": PASSWORD},
+        headers=headers,
     )
 
     assert response.status_code == 200, response.text
     login = await client.post(
         "/api/v1/auth/login", json={"email": "uma@example.test", "password": "brand new password"}
     )
-    assert login.status_code == 201
+    assert login.status_code == 200
     audit = (
         await db_session.scalars(
             select(AuditLog.after).where(
@@ -193,7 +195,7 @@ async def test_agent_changes_own_password_and_logs_in_with_it(
             )
         )
     ).one()
-    assert audit == {"password_changed": True}
+    assert audit == {"password_changed": True, "tokens_revoked": 0}
 
 
 async def test_admin_updates_role_teams_skills_and_email(
