@@ -1,4 +1,4 @@
-"""The `relaydesk` command: serve, worker, dev, migrate, create-admin, seed-demo.
+"""The `relaydesk` command: serve, worker, dev, migrate, create-admin, seed-demo, openapi.
 
 Every command reads `Settings.from_env()` first and checks the services it needs; a bad
 setting or an unreachable PostgreSQL/Redis is one line on stderr naming the variable, and
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -255,6 +257,42 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
     for task in (web, worker_task):
         if not task.cancelled() and (exc := task.exception()) is not None:
             raise exc
+
+
+# --- openapi ------------------------------------------------------------------------------
+
+
+def openapi_document() -> dict[str, Any]:
+    """The app's OpenAPI document, built without a server, database or Redis.
+
+    The settings are throwaway (no environment is read): nothing in the document depends
+    on them, and the app is built but never started.
+    """
+    import secrets
+
+    from app.config import SecuritySettings
+    from app.main import create_app
+
+    settings = Settings(security=SecuritySettings(secret_key=secrets.token_urlsafe(48)))
+    return create_app(settings).openapi_schema.to_schema()
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write to this file (its folder is created) instead of stdout.",
+)
+def openapi(output: Path | None) -> None:
+    """Print the OpenAPI document; the console's TypeScript types are generated from it."""
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
 
 
 # --- accounts and demo data ----------------------------------------------------------------

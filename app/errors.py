@@ -68,6 +68,13 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+class Unavailable(DomainError):
+    """Something the request needs is missing on this server (an unbuilt front end)."""
+
+    code = "unavailable"
+    title = "Service unavailable"
+
+
 class ValidationFailed(DomainError):
     code = "validation_failed"
     title = "Validation failed"
@@ -88,6 +95,7 @@ _STATUS = {
     NotAuthenticated: 401,
     TooManyRequests: 429,
     ValidationFailed: 422,
+    Unavailable: 503,
 }
 
 # Constraint names (stable thanks to the naming convention) that mean "already exists".

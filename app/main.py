@@ -21,11 +21,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.accounts.controller import AccountController
 from app.agents.controller import AgentController, SkillController, TeamController
+from app.assets import WIDGET_ROUTES, BuiltAssets
 from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
 from app.auth.controller import AgentTokenController, AuthController
 from app.clock import Clock, utc_now
 from app.config import Settings
+from app.console import DIST as CONSOLE_DIST
+from app.console.controller import CONSOLE_ROUTES
 from app.contacts.controller import ContactController
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
 from app.deps import dependencies
@@ -38,9 +41,12 @@ from app.mail.controller import InboundEmailController
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 from channels.email.settings import validate_email_settings
+from widgets import DIST as WIDGET_DIST
 
 # The composition root wires each channel's settings check into the inbox API.
 CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_settings}
+# The front ends' builds inside the installed packages (package data); tests pass their own.
+BUILT_ASSETS = BuiltAssets(console=CONSOLE_DIST, widget=WIDGET_DIST)
 
 API_ROUTERS: list[Any] = [
     AuthController,
@@ -67,6 +73,7 @@ def create_app(
     redis: Redis | None = None,
     clock: Clock = utc_now,
     settings_validators: SettingsValidators = CHANNEL_SETTINGS_VALIDATORS,
+    assets: BuiltAssets = BUILT_ASSETS,
 ) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -105,7 +112,7 @@ def create_app(
         proxy = DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
         middleware.insert(0, proxy)
     app = Litestar(
-        route_handlers=[*API_ROUTERS, metrics_endpoint],
+        route_handlers=[*API_ROUTERS, metrics_endpoint, *CONSOLE_ROUTES, *WIDGET_ROUTES],
         middleware=middleware,
         dependencies=dependencies,
         exception_handlers=problem_handlers,
@@ -131,6 +138,7 @@ def create_app(
     app.state.settings_validators = settings_validators
     app.state.attachment_store = AttachmentStore(settings.storage)
     app.state.search_health = search_health
+    app.state.assets = assets
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker
     if redis is not None:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.assets import BuiltAssets
 from app.config import RedisSettings, SecuritySettings, Settings, StorageSettings
 from app.db.engine import SessionMaker
 from app.db.registry import metadata
@@ -36,6 +37,7 @@ from app.inboxes.service import SettingsValidators
 from app.main import CHANNEL_SETTINGS_VALIDATORS, create_app
 from tests.asgi import running
 from tests.db import clone_template, drop_database
+from tests.factories.assets import fake_build
 
 # TEST_REDIS_URL lets concurrent runs (several checkouts on one machine) use their own server.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
@@ -188,12 +190,19 @@ def settings_validators() -> SettingsValidators:
 
 
 @pytest.fixture
+def built_assets(tmp_path: Path) -> BuiltAssets:
+    """A stand-in build of the console and the widget (tests/browser/ use the real one)."""
+    return fake_build(tmp_path / "frontend")
+
+
+@pytest.fixture
 def app(
     settings: Settings,
     sessionmaker: SessionMaker,
     redis: Redis,
     clock: FrozenClock,
     settings_validators: SettingsValidators,
+    built_assets: BuiltAssets,
 ) -> Litestar:
     return create_app(
         settings,
@@ -201,6 +210,7 @@ def app(
         redis=redis,
         clock=clock,
         settings_validators=settings_validators,
+        assets=built_assets,
     )
 
 

@@ -26,6 +26,7 @@ from app.inboxes.models import Inbox
 from app.mail.models import InboundEmail
 from app.mail.service import compress
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
+from tests.factories.assets import CONSOLE_SCRIPT, WIDGET_BUNDLE
 
 ROLES = ("agent", "supervisor", "admin")
 RANK = {"public": -1, "agent": 0, "supervisor": 1, "admin": 2}
@@ -63,6 +64,12 @@ CASES = [
     Case("GET", "/healthz", "public", p("/healthz")),
     Case("GET", "/readyz", "public", p("/readyz")),
     Case("GET", "/metrics", "public", p("/metrics")),
+    Case("GET", "/", "public", p("/")),
+    Case("GET", "/console", "public", p("/console")),
+    Case("GET", "/console/{path:path}", "public", p("/console/tickets/1")),
+    Case("GET", "/console/assets/{name:str}", "public", p(f"/console/assets/{CONSOLE_SCRIPT}")),
+    Case("GET", "/widget.js", "public", p("/widget.js")),
+    Case("GET", "/widget/{name:str}", "public", p(f"/widget/{WIDGET_BUNDLE}")),
     Case("POST", "/api/v1/auth/logout", "agent", p("/api/v1/auth/logout")),
     Case("GET", "/api/v1/auth/me", "agent", p("/api/v1/auth/me")),
     Case("GET", "/api/v1/auth/tokens", "agent", p("/api/v1/auth/tokens")),

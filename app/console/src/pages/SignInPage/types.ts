@@ -1,0 +1,4 @@
+export interface SignInForm {
+  email: string
+  password: string
+}

@@ -1,0 +1,60 @@
+// The console's pages. The app answers every /console/... path with the same shell, and
+// this router decides what it shows; a page that needs an agent sends a visitor who is not
+// signed in to the sign-in page, and back where they were going afterwards.
+import {
+  createRouter,
+  createWebHistory,
+  type RouteLocationRaw,
+  type RouteRecordRaw,
+  type Router,
+  type RouterHistory,
+} from 'vue-router'
+
+import type { SessionStore } from '@/stores/session'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Shown without signing in. */
+    public?: boolean
+  }
+}
+
+export const BASE = '/console/'
+
+export const routes: RouteRecordRaw[] = [
+  {
+    path: '/sign-in',
+    name: 'sign-in',
+    component: () => import('@/pages/SignInPage/SignInPage.vue'),
+    meta: { public: true },
+  },
+  { path: '/', name: 'home', component: () => import('@/pages/HomePage/HomePage.vue') },
+  {
+    path: '/:unknown(.*)*',
+    name: 'not-found',
+    component: () => import('@/pages/NotFoundPage/NotFoundPage.vue'),
+  },
+]
+
+/** Where to go after signing in: only a path inside the console, never another site. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/'
+}
+
+export function createConsoleRouter(
+  session: SessionStore,
+  history: RouterHistory = createWebHistory(BASE),
+): Router {
+  const router = createRouter({ history, routes })
+  router.beforeEach(async (to): Promise<RouteLocationRaw | true> => {
+    // The server failing to answer is not a reason for a blank page: the sign-in page
+    // shows what goes wrong when the agent tries, and the next navigation asks again.
+    const signedIn = await session.check().catch(() => false)
+    if (to.meta.public) {
+      return signedIn && to.name === 'sign-in' ? safeNext(to.query.next) : true
+    }
+    if (signedIn) return true
+    return { name: 'sign-in', query: to.fullPath === '/' ? {} : { next: to.fullPath } }
+  })
+  return router
+}
