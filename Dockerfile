@@ -1,4 +1,17 @@
 # Relaydesk web app and worker: one image, the command decides (see docker-compose.yml).
+
+# The console and the widget, built from the lock file; only their dist/ folders leave
+# this stage (no Node.js, node_modules or TypeScript in the image).
+FROM node:20-slim AS frontend
+
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY app/console app/console
+COPY widgets widgets
+RUN npm run build
+
+
 FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -6,6 +19,9 @@ WORKDIR /src
 # The whole context: .dockerignore leaves out tests, docs, bench and local state, and the
 # packages pyproject.toml installs are whichever of app/, channels/, ... exist.
 COPY . .
+# The built front ends become package data (pyproject.toml) of the installed packages.
+COPY --from=frontend /src/app/console/dist app/console/dist
+COPY --from=frontend /src/widgets/dist widgets/dist
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
 

@@ -2,7 +2,9 @@
 #
 # Every target that needs Python depends on `install`, which creates .venv with
 # `python3 -m venv` when it is missing and reinstalls the project only when pyproject.toml
-# is newer than the stamp file kept inside .venv.
+# is newer than the stamp file kept inside .venv. The front ends work the same way:
+# `npm ci` runs only when package-lock.json changed, each Vite build only when its sources
+# changed, and the console's API types are regenerated only when the Python code changed.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,8 +19,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.relaydesk-installed
 
-# Debian packages the test suite needs (dovecot-imapd: the email channel's IMAP tests).
-SYSTEM_PACKAGES := dovecot-imapd
+# Debian packages the test suite needs (dovecot-imapd: the email channel's IMAP tests;
+# chromium and a font: the browser tests, which never download a browser of their own).
+SYSTEM_PACKAGES := dovecot-imapd chromium fonts-dejavu-core
 # apt-get needs root; CI runs as root, people usually do not.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -30,8 +33,20 @@ PSQL := psql -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) -d postgres -v ON_ERROR_S
 MIGRATIONS_CHECK_DB := relaydesk_migrations_check_$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
 MIGRATIONS_CHECK_URL := postgresql+asyncpg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(MIGRATIONS_CHECK_DB)
 
+# The front ends (package.json): the console in app/console/, the widget in widgets/.
+NPM ?= npm
+NODE_STAMP := node_modules/.relaydesk-installed
+CONSOLE_BUILD := app/console/dist/index.html
+WIDGET_BUILD := widgets/dist/.vite/manifest.json
+OPENAPI_DOCUMENT := build/openapi.json
+API_TYPES := app/console/src/api/api.d.ts
+CONSOLE_SOURCES := $(shell find app/console/src -type f ! -name api.d.ts) \
+	app/console/index.html app/console/vite.config.ts
+WIDGET_SOURCES := $(shell find widgets/src -type f) widgets/vite.config.ts
+PYTHON_SOURCES := $(shell find app channels routing knowledge_base widgets -name '*.py')
+
 .PHONY: help run test lint format bench bench-email migrate services system-packages install \
-	migrations-check clean
+	migrations-check clean frontend frontend-install frontend-check types
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -39,10 +54,10 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' \
 		$(MAKEFILE_LIST)
 
-run: install services ## Migrate and serve on http://127.0.0.1:8000 (API docs at /schema)
+run: install frontend services ## Build what changed, migrate and serve on http://127.0.0.1:8000 (console at /console)
 	$(BIN)/relaydesk dev
 
-test: system-packages install services migrations-check ## All set-up, migration checks, ruff, mypy, pytest
+test: system-packages install frontend frontend-check services migrations-check ## All set-up, front-end checks, migration checks, ruff, mypy, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -101,6 +116,34 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $@
 
+frontend-install: $(NODE_STAMP) ## npm ci, only when package-lock.json changed
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "The front ends need Node.js 20 and npm"; exit 1; }
+	$(NPM) ci --no-audit --no-fund
+	touch $@
+
+frontend: $(CONSOLE_BUILD) $(WIDGET_BUILD) ## Build the console and the widget (each only when its sources changed)
+
+$(CONSOLE_BUILD): $(NODE_STAMP) $(CONSOLE_SOURCES)
+	$(NPM) run build:console
+
+$(WIDGET_BUILD): $(NODE_STAMP) $(WIDGET_SOURCES)
+	$(NPM) run build:widget
+
+types: $(API_TYPES) ## Generate the console's API types (api.d.ts) from the app's OpenAPI document
+
+$(OPENAPI_DOCUMENT): $(STAMP) $(PYTHON_SOURCES)
+	$(BIN)/relaydesk openapi --output $@
+
+$(API_TYPES): $(OPENAPI_DOCUMENT) $(NODE_STAMP)
+	$(NPM) run types
+
+frontend-check: frontend types ## Type-check the front ends against fresh API types, vitest, bundle budgets
+	$(NPM) run typecheck
+	$(NPM) run test:unit
+	$(NPM) run --silent sizes
+
 migrations-check: install services ## Upgrade, check, downgrade -1, upgrade on a scratch database
 	@echo "Checking migrations on $(MIGRATIONS_CHECK_DB)"
 	$(PSQL) -c 'DROP DATABASE IF EXISTS $(MIGRATIONS_CHECK_DB) WITH (FORCE)' \
@@ -112,6 +155,7 @@ migrations-check: install services ## Upgrade, check, downgrade -1, upgrade on a
 	$(BIN)/alembic upgrade head
 	$(PSQL) -c 'DROP DATABASE $(MIGRATIONS_CHECK_DB) WITH (FORCE)'
 
-clean: ## Remove caches and build artefacts (keeps .venv, data/ and bench/results/)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+clean: ## Remove caches and build artefacts (keeps .venv, node_modules, data/ and bench/results/)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info \
+		app/console/dist widgets/dist $(API_TYPES)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

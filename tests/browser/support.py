@@ -67,14 +67,15 @@ class BrowserProblems:
         assert not self.found, "the page reported problems:\n" + "\n".join(self.found)
 
 
-async def assert_accessible(page: Page) -> None:
-    """axe-core finds no serious or critical WCAG violation on the page as it is now."""
+async def assert_accessible(page: Page, *, within: str | None = None) -> None:
+    """axe-core finds no serious or critical WCAG violation on the page as it is now (or in
+    the element `within` selects, shadow tree included)."""
     # Not add_script_tag: that inserts an inline <script>, which the console's policy
     # refuses. Playwright's evaluation runs outside the page's policy, so axe checks the page
     # exactly as served.
     await page.evaluate(AXE.read_text())
     results: dict[str, Any] = await page.evaluate(
-        "() => axe.run(document, { resultTypes: ['violations'] })"
+        "(within) => axe.run(within ?? document, { resultTypes: ['violations'] })", within
     )
     serious = [v for v in results["violations"] if v["impact"] in {"serious", "critical"}]
     assert not serious, "axe found:\n" + "\n".join(

@@ -27,7 +27,12 @@ export interface ApiOptions {
 export function readCookie(cookies: string, name: string): string | null {
   for (const part of cookies.split(';')) {
     const [key, ...value] = part.trim().split('=')
-    if (key === name) return decodeURIComponent(value.join('='))
+    if (key !== name) continue
+    try {
+      return decodeURIComponent(value.join('='))
+    } catch {
+      return value.join('=') // not percent-encoded after all
+    }
   }
   return null
 }
