@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -203,6 +205,30 @@ def test_an_unreachable_redis_is_one_line_and_exit_2(
     )
 
     assert_one_line_error(result, "REDIS_URL: cannot connect to 127.0.0.1:")
+
+
+def test_openapi_writes_the_document_without_any_service(
+    relaydesk_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The console's types are generated from it at build time, where nothing runs."""
+    nowhere = f"127.0.0.1:{free_port()}"
+    env = {
+        **relaydesk_env,
+        "DATABASE_URL": f"postgresql+asyncpg://postgres@{nowhere}/relaydesk",
+        "REDIS_URL": f"redis://{nowhere}/0",
+    }
+    output = tmp_path / "nested" / "openapi.json"
+
+    result = relaydesk("openapi", "--output", str(output), env=env)
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(output.read_text())
+    assert document["info"]["title"] == "Relaydesk API"
+    assert "/api/v1/auth/session" in document["paths"]
+    assert "SessionOut" in document["components"]["schemas"]
+    assert not [path for path in document["paths"] if path.startswith(("/console", "/widget"))]
+    printed = relaydesk("openapi", env=env)
+    assert json.loads(printed.stdout) == document
 
 
 def test_serve_answers_healthz(relaydesk_env: dict[str, str]) -> None:
