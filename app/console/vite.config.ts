@@ -27,7 +27,8 @@ export default defineConfig({
   },
   test: {
     name: 'console',
-    environment: 'happy-dom',
+    // Plain logic runs in Node; a test that renders says `@vitest-environment happy-dom`.
+    environment: 'node',
     include: ['src/**/__tests__/*.test.ts'],
   },
 })

@@ -49,11 +49,13 @@ async function unwrap<T>(call: () => Promise<Answer<T>>): Promise<T> {
   try {
     answer = await call()
   } catch (cause) {
-    // fetch rejects only when no answer came; a 2xx whose body is not JSON lands here too.
+    // fetch rejects with a TypeError when no answer came; a 2xx whose body is not JSON
+    // fails to parse. Anything else (an abort, a bug) stays what it is.
     if (cause instanceof SyntaxError) {
       throw new ApiError(502, 'bad_response', 'The server sent an answer the console cannot read')
     }
-    throw networkError(cause)
+    if (cause instanceof TypeError) throw networkError(cause)
+    throw cause
   }
   if (!answer.response.ok) throw errorFromResponse(answer.response, answer.error)
   return answer.data as T

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { createApi, readCookie } from '../client'
 import { ApiError } from '../errors'
 
+const BASE = 'http://desk.test'
+
 const AGENT = {
   id: 7,
   email: 'ada@example.test',
@@ -49,14 +51,14 @@ describe('the API client', () => {
         json({ csrf_token: 'c-1', expires_at: '2026-02-01T00:00:00Z', agent: AGENT }, status),
         new Response(null, { status: 204 }),
       )
-      const api = createApi({ fetch: server.fetch, cookies: () => '' })
+      const api = createApi({ baseUrl: BASE, fetch: server.fetch, cookies: () => '' })
       const session = await api.auth.signIn({ email: 'ada@example.test', password: 'secret' })
       expect(session.agent.name).toBe('Ada Lovelace')
       await api.auth.signOut()
 
       const [signIn, signOut] = server.requests
       expect(signIn?.method).toBe('POST')
-      expect(new URL(signIn!.url, 'http://x').pathname).toBe('/api/v1/auth/session')
+      expect(signIn?.url).toBe(`${BASE}/api/v1/auth/session`)
       expect(await signIn?.json()).toEqual({ email: 'ada@example.test', password: 'secret' })
       expect(signOut?.headers.get('X-CSRF-Token')).toBe('c-1')
     }
@@ -65,6 +67,7 @@ describe('the API client', () => {
   it('after a reload takes the CSRF token from the cookie, and never sends it on a GET', async () => {
     const server = fakeServer(json(AGENT), new Response(null, { status: 204 }))
     const api = createApi({
+      baseUrl: BASE,
       fetch: server.fetch,
       cookies: () => 'other=1; relaydesk_csrf=from%20cookie; x=y',
     })
@@ -76,6 +79,8 @@ describe('the API client', () => {
 
   it('turns problem details into an ApiError with code, detail and fields', async () => {
     const api = createApi({
+      baseUrl: BASE,
+      cookies: () => '',
       fetch: fakeServer(
         json(
           {
@@ -114,6 +119,8 @@ describe('the API client', () => {
 
   it('describes an answer that is no problem document by its status', async () => {
     const api = createApi({
+      baseUrl: BASE,
+      cookies: () => '',
       fetch: fakeServer(
         new Response('<html>Bad gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html' } }),
         new Response(null, { status: 503 }),
@@ -127,8 +134,18 @@ describe('the API client', () => {
     expect((await failure(api.auth.me())).message).toBe('The server answered 418')
   })
 
+  it('lets an error that is not about the server through unchanged', async () => {
+    const cookies = (): string => {
+      throw new RangeError('a bug')
+    }
+    const api = createApi({ baseUrl: BASE, fetch: fakeServer(json(AGENT)).fetch, cookies })
+    await expect(api.auth.signOut()).rejects.toThrow(RangeError)
+  })
+
   it('says so when the server cannot be reached or sends unreadable JSON', async () => {
     const api = createApi({
+      baseUrl: BASE,
+      cookies: () => '',
       fetch: fakeServer(
         new TypeError('Failed to fetch'),
         new Response('{"id": 7,', { status: 200, headers: { 'Content-Type': 'application/json' } }),
