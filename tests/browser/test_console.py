@@ -80,3 +80,13 @@ async def test_an_inline_script_is_refused_and_fails_the_test(
     assert await page.evaluate("() => window.injected") is None
     assert any("script-src" in problem for problem in browser_problems.found)
     browser_problems.found.clear()  # the fixture would fail this test on them otherwise
+
+
+async def test_an_uncaught_script_error_fails_the_test(
+    page: Page, browser_problems: BrowserProblems
+) -> None:
+    await page.goto("/console/sign-in")
+    async with page.expect_event("pageerror"):
+        await page.evaluate("() => { setTimeout(() => { throw new Error('boom') }) }")
+    assert browser_problems.found == ["uncaught Error: boom"]
+    browser_problems.found.clear()  # the fixture would fail this test on it otherwise
