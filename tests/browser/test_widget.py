@@ -106,8 +106,10 @@ async def test_a_second_script_tag_adds_nothing(page: Page, site: str) -> None:
 
 
 async def test_a_tag_without_an_inbox_warns_and_renders_nothing(page: Page, site: str) -> None:
-    async with page.expect_console_message(lambda m: m.type == "warning") as message:
+    async with page.expect_console_message(lambda m: "Relaydesk widget" in m.text) as message:
         await page.goto(site + "/no-inbox")
-    assert "data-inbox" in (await message.value).text
+    warning = await message.value
+    assert warning.type == "warning"
+    assert "data-inbox" in warning.text
     assert await page.locator("relaydesk-widget").count() == 0
     assert await page.evaluate("() => window.Relaydesk") is None
