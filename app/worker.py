@@ -5,8 +5,10 @@ that are not jobs (the outbox relay; the mail pollers later) are listed in
 `BACKGROUND_TASKS`: every worker process runs each of them next to its jobs, so they must be
 safe to run in several processes at once (the relay claims rows with SKIP LOCKED).
 
-`relaydesk worker` and `relaydesk dev` build the worker with `create_worker(settings)`;
-`arq app.worker.WorkerSettings` works too and reads the settings from the environment.
+`relaydesk worker` and `relaydesk dev` build the worker with `create_worker(settings)`: a
+`LeasingWorker` (app.leases), so the jobs of a worker that died are taken over within
+seconds. `arq app.worker.WorkerSettings` works too and reads the settings from the
+environment, but runs arq's plain worker: there a dead worker's jobs wait out job_timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, NotRequired, TypedDict, cast
 import httpx
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
-from arq.worker import Worker, func
+from arq.worker import func
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.attachments.storage import AttachmentStore
@@ -27,7 +29,8 @@ from app.clock import Clock, utc_now
 from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
 from app.ingest.types import ChannelSender
-from app.messages.jobs import MAX_SEND_TRIES, send_outbound
+from app.leases import LeasingWorker
+from app.messages.jobs import MAX_JOB_TRIES, send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
@@ -121,8 +124,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    # send_outbound counts its own tries (temporary failures back off up to MAX_SEND_TRIES).
-    functions = [func(send_outbound, max_tries=MAX_SEND_TRIES), outbox_jobs.prune_outbox]
+    # send_outbound bounds its own tries; arq's limit only sits above them (see MAX_JOB_TRIES).
+    functions = [func(send_outbound, max_tries=MAX_JOB_TRIES), outbox_jobs.prune_outbox]
     # arq types ctx as a plain dict; ours is the JobContext TypedDict.
     cron_jobs = [cron(outbox_jobs.prune_outbox, hour={3}, minute={17})]  # type: ignore[arg-type]
     on_startup = startup
@@ -132,7 +135,7 @@ class WorkerSettings:
     keep_result = 3600  # also how long a relayed job id is remembered
 
 
-def create_worker(settings: Settings, *, clock: Clock = utc_now, **overrides: Any) -> Worker:
+def create_worker(settings: Settings, *, clock: Clock = utc_now, **overrides: Any) -> LeasingWorker:
     """A worker for `settings`; signals are the caller's business (see app.cli)."""
     options: dict[str, Any] = {
         name: value for name, value in vars(WorkerSettings).items() if not name.startswith("_")
@@ -143,4 +146,4 @@ def create_worker(settings: Settings, *, clock: Clock = utc_now, **overrides: An
         handle_signals=False,
         **overrides,
     )
-    return Worker(**options)
+    return LeasingWorker(**options)

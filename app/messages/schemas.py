@@ -20,6 +20,22 @@ class AttachmentOut(Output):
     url: str
 
 
+class DeliveryAttemptOut(Output):
+    """One try of the worker to hand a reply to its channel, oldest first."""
+
+    n: int
+    # The id the provider knows the message by (email: the Message-ID); the same on every
+    # attempt, so a receiving system recognises a resend.
+    external_id: str | None
+    started_at: datetime
+    # sent, failed, temporary_failure, unknown (the worker stopped mid-send), or null while
+    # the attempt runs
+    outcome: str | None
+    reason: str | None
+    # Sent again because the previous attempt's outcome is unknown.
+    resend: bool
+
+
 class MessageOut(Output):
     id: int
     ticket_id: int
@@ -40,6 +56,7 @@ class MessageOut(Output):
     sent_at: datetime | None
     delivered_at: datetime | None
     attachments: list[AttachmentOut]
+    delivery_attempts: list[DeliveryAttemptOut]
 
 
 class MessageCreate(Input):

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.auth.actor import Actor
-from app.errors import ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.messages.events import message_event
 from app.messages.models import Attachment, Message
 from app.messages.sanitize import sanitize_html, text_from_html
-from app.messages.schemas import AttachmentOut, MessageOut
+from app.messages.schemas import AttachmentOut, DeliveryAttemptOut, MessageOut
 from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, emit
 from app.tickets.models import Ticket
 from app.tickets.service import access_ticket, next_seq
@@ -35,6 +36,23 @@ def attachment_out(attachment: Attachment) -> AttachmentOut:
         content_id=attachment.content_id,
         url=f"/api/v1/attachments/{attachment.id}",
     )
+
+
+def delivery_attempts(channel_data: dict[str, Any]) -> list[DeliveryAttemptOut]:
+    """The send attempts app.messages.jobs records in `channel_data`, oldest first."""
+    current = channel_data.get("attempt")
+    recorded = [*(channel_data.get("attempts") or []), *([current] if current else [])]
+    return [
+        DeliveryAttemptOut(
+            n=int(a.get("n") or n),  # attempts recorded before numbering: their position
+            external_id=a.get("external_id"),
+            started_at=datetime.fromisoformat(a["started_at"]),
+            outcome=a.get("outcome"),
+            reason=a.get("reason"),
+            resend=bool(a.get("resend")),
+        )
+        for n, a in enumerate(recorded, start=1)
+    ]
 
 
 def message_out(message: Message) -> MessageOut:
@@ -58,6 +76,7 @@ def message_out(message: Message) -> MessageOut:
         sent_at=message.sent_at,
         delivered_at=message.delivered_at,
         attachments=[attachment_out(a) for a in message.attachments],
+        delivery_attempts=delivery_attempts(message.channel_data),
     )
 
 
@@ -182,6 +201,47 @@ async def do_record_delivery(
     assert ticket is not None
     seq = await next_seq(session, ticket, now=now)
     payload = {**message_event(message), "failure_reason": message.failure_reason}
+    emit(session, topic=MESSAGE_STATUS_CHANGED, ticket_id=ticket.id, seq=seq, payload=payload)
+    await session.flush()
+    return message
+
+
+async def do_retry_message(
+    session: AsyncSession, actor: Actor, ticket_id: int, message_id: int, *, now: datetime
+) -> Message:
+    """Queue a failed reply for its channel again.
+
+    The job sends it with the external id of its earlier attempts (email: the same
+    Message-ID), so a copy that did arrive after an unknown outcome is recognised as the
+    same message by the receiving side.
+    """
+    ticket = await access_ticket(session, actor, ticket_id, for_update=True)
+    message = await session.scalar(
+        select(Message)
+        .where(Message.id == message_id, Message.ticket_id == ticket.id)
+        .options(selectinload(Message.attachments))
+        .with_for_update()
+    )
+    if message is None:
+        raise NotFound(f"message {message_id} does not exist on ticket {ticket_id}")
+    if message.direction != "outbound" or message.internal or message.status != "failed":
+        raise Conflict(
+            f"only a failed reply can be sent again; message {message_id} is "
+            f"{'an internal note' if message.internal else message.status}",
+            code="message_not_failed",
+        )
+    attempt = message.channel_data.get("attempt")
+    if attempt and attempt.get("outcome") is None:
+        # Closed here, so the job starts counting attempts without outcome afresh.
+        message.channel_data = {
+            **message.channel_data,
+            "attempt": {**attempt, "outcome": "unknown"},
+        }
+    message.status = "queued"
+    message.failure_reason = None
+    seq = await next_seq(session, ticket, now=now)
+    payload = {**message_event(message), "failure_reason": None}
+    # app.outbox.jobs enqueues send_outbound for a reply that became `queued`.
     emit(session, topic=MESSAGE_STATUS_CHANGED, ticket_id=ticket.id, seq=seq, payload=payload)
     await session.flush()
     return message

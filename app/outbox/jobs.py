@@ -16,7 +16,7 @@ from sqlalchemy import delete
 
 from app.db.engine import transaction
 from app.outbox.models import OutboxEvent
-from app.outbox.service import MESSAGE_CREATED
+from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED
 
 if TYPE_CHECKING:
     from app.worker import JobContext
@@ -28,8 +28,9 @@ TopicMapper = Callable[[dict[str, Any]], list[JobRequest]]
 PUBLISHED_RETENTION = timedelta(days=7)
 
 
-def message_created_jobs(payload: dict[str, Any]) -> list[JobRequest]:
-    """An agent's reply stored as `queued` is handed to its channel by `send_outbound`."""
+def queued_reply_jobs(payload: dict[str, Any]) -> list[JobRequest]:
+    """A reply stored as `queued`, or queued again by a retry, is handed to its channel by
+    `send_outbound`."""
     if (
         payload.get("direction") == "outbound"
         and not payload.get("internal", False)
@@ -41,7 +42,8 @@ def message_created_jobs(payload: dict[str, Any]) -> list[JobRequest]:
 
 
 TOPIC_JOBS: dict[str, TopicMapper] = {
-    MESSAGE_CREATED: message_created_jobs,
+    MESSAGE_CREATED: queued_reply_jobs,
+    MESSAGE_STATUS_CHANGED: queued_reply_jobs,
 }
 
 

@@ -12,7 +12,7 @@ from app.auth.actor import Actor
 from app.contacts.models import Contact
 from app.errors import NotFound, ValidationFailed
 from app.messages.schemas import MessageCreate, MessageOut
-from app.messages.service import do_add_message, message_out, messages_of
+from app.messages.service import do_add_message, do_retry_message, message_out, messages_of
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
 from app.tickets.merge import do_bulk_update, do_merge_tickets
@@ -167,6 +167,17 @@ class TicketController(Controller):
             attachment_ids=data.attachment_ids,
             now=now,
         )
+        return message_out(message)
+
+    @post(
+        "/{ticket_id:int}/messages/{message_id:int}/retry",
+        status_code=200,
+        summary="Send a failed reply again (with the same Message-ID)",
+    )
+    async def retry_message(
+        self, ticket_id: int, message_id: int, actor: Actor, db_session: AsyncSession, now: datetime
+    ) -> MessageOut:
+        message = await do_retry_message(db_session, actor, ticket_id, message_id, now=now)
         return message_out(message)
 
     @post("/{ticket_id:int}/merge", summary="Merge this ticket into another one")

@@ -121,6 +121,7 @@ CASES = [
     Case("GET", "/api/v1/tickets/{ticket_id:int}", "agent", p("/api/v1/tickets/{ticket}")),
     Case("PATCH", "/api/v1/tickets/{ticket_id:int}", "agent", p("/api/v1/tickets/{ticket}"), lambda w: {"priority": "low"}),
     Case("POST", "/api/v1/tickets/{ticket_id:int}/messages", "agent", p("/api/v1/tickets/{ticket}/messages"), lambda w: {"body": "hi", "internal": True}),
+    Case("POST", "/api/v1/tickets/{ticket_id:int}/messages/{message_id:int}/retry", "agent", p("/api/v1/tickets/{ticket}/messages/{note}/retry")),
     Case("POST", "/api/v1/tickets/{ticket_id:int}/merge", "agent", p("/api/v1/tickets/{ticket}/merge"), lambda w: {"into_id": w.ids["second_ticket"]}),
     Case("POST", "/api/v1/tickets/bulk", "agent", p("/api/v1/tickets/bulk"), lambda w: {"ids": [w.ids["ticket"]], "changes": {"priority": "low"}}),
 ]  # fmt: skip
@@ -186,7 +187,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
             headers=agent_headers,
         )
     ).json()
-    await client.post(
+    note = await client.post(
         f"/api/v1/tickets/{tickets[0]['id']}/messages",
         json={"body": "file", "internal": True, "attachment_ids": [upload["id"]]},
         headers=agent_headers,
@@ -204,6 +205,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "ticket": tickets[0]["id"],
         "second_ticket": tickets[1]["id"],
         "attachment": upload["id"],
+        "note": note.json()["id"],
         "email": email.id,
     }
     return World(agents, tokens, token_ids, ids)

@@ -6,6 +6,7 @@ remote server. Failures can be scripted per recipient to exercise a sender's err
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ class _Handler:
                     login=login,
                 )
             )
+        # Taken, but the answer is slow: a client that stops waiting (or dies) now cannot
+        # know that the message arrived.
+        await asyncio.sleep(self._server.answer_delay)
         return "250 2.0.0 Message accepted (test)"
 
 
@@ -91,13 +95,15 @@ class SmtpServer:
     """Use as a context manager or call `start()` / `stop()`.
 
     With `auth=(user, password)` every MAIL needs AUTH PLAIN/LOGIN first; plain-text auth is
-    allowed because the connection never leaves the loopback interface.
+    allowed because the connection never leaves the loopback interface. `answer_delay`
+    seconds pass between taking a message and answering its DATA.
     """
 
-    def __init__(self, *, auth: tuple[str, str] | None = None) -> None:
+    def __init__(self, *, auth: tuple[str, str] | None = None, answer_delay: float = 0.0) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.auth = auth
+        self.answer_delay = answer_delay
         self.messages: list[Captured] = []
         self._lock = threading.Lock()
         self._rcpt_failures: dict[str, str] = {}

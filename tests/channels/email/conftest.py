@@ -4,8 +4,8 @@
 - `mailbox`: a fresh user on it for each test, so tests never share a mailbox.
 - `dovecot_tls` / `tls_mailbox`: the same with STARTTLS and implicit TLS (self-signed
   certificate), started only when a test asks for it.
-- `smtp_server`: a capturing SMTP server per test; `make_smtp_server(auth=...)` for
-  variants (AUTH required).
+- `smtp_server`: a capturing SMTP server per test; `make_smtp_server(auth=...,
+  answer_delay=...)` for variants (AUTH required, slow to answer).
 - `inbox` / `poller`: an email inbox on those two (acknowledging new tickets, at most five
   messages a sender in ten minutes) and the poller that imports it.
 """
@@ -54,8 +54,8 @@ def tls_mailbox(dovecot_tls: Dovecot) -> Account:
 def make_smtp_server() -> Iterator[Callable[..., SmtpServer]]:
     servers: list[SmtpServer] = []
 
-    def make(*, auth: tuple[str, str] | None = None) -> SmtpServer:
-        server = SmtpServer(auth=auth)
+    def make(*, auth: tuple[str, str] | None = None, answer_delay: float = 0.0) -> SmtpServer:
+        server = SmtpServer(auth=auth, answer_delay=answer_delay)
         server.start()
         servers.append(server)
         return server

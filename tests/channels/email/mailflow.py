@@ -3,8 +3,12 @@ test servers, a poller for it, and what the tests read back."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,3 +120,13 @@ async def tickets(session: AsyncSession) -> list[Ticket]:
 async def outbound_queued(session: AsyncSession) -> list[Message]:
     stmt = select(Message).where(Message.direction == "outbound", Message.status == "queued")
     return list((await session.scalars(stmt)).all())
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, seconds: float, what: str, on_fail: str = ""
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {seconds}s\n{on_fail}")
+        await asyncio.sleep(0.1)

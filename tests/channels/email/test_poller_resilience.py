@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +18,13 @@ from app.messages.models import Message
 from app.security.crypto import SecretBox
 from tests.channels.email.mailflow import (
     email_inbox,
+    eventually,
     mail,
     poller_for,
 )
 from tests.conftest import RELAYDESK, FrozenClock
 from tests.servers.dovecot import Account, Dovecot
 from tests.servers.smtp import SmtpServer
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, seconds: float, what: str, on_fail: str = ""
-) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {seconds}s\n{on_fail}")
-        await asyncio.sleep(0.1)
 
 
 async def count(sessionmaker: SessionMaker, stmt: Any) -> int:

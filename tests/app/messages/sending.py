@@ -1,0 +1,95 @@
+"""Helpers for the outbound job's tests: a recording adapter standing in for a channel (the
+real adapters are tested against real servers in tests/channels/), a queued reply and the
+job context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attachments.storage import AttachmentStore
+from app.auth.actor import Actor
+from app.config import Settings
+from app.db.engine import SessionMaker
+from app.inboxes.models import Inbox
+from app.ingest.service import ingest
+from app.ingest.types import DeliveryResult, InboundMessage, OutboundMessage, SenderIdentity
+from app.messages.models import Message
+from app.messages.service import do_add_message
+from app.security.crypto import SecretBox
+from tests.conftest import FrozenClock
+from tests.factories.agents import make_agent
+
+
+@dataclass
+class RecordingSender:
+    results: list[DeliveryResult]
+    sent: list[tuple[OutboundMessage, dict[str, Any]]] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    issued: int = 0
+
+    def new_external_id(
+        self, message: OutboundMessage, *, inbox_settings: dict[str, Any]
+    ) -> str | None:
+        self.issued += 1
+        return f"<attempt-{self.issued}@us.test>"
+
+    async def send(
+        self,
+        message: OutboundMessage,
+        *,
+        inbox_settings: dict[str, Any],
+        secrets: dict[str, Any],
+        external_id: str | None,
+    ) -> DeliveryResult:
+        self.sent.append((message, secrets))
+        self.ids.append(external_id)
+        return self.results.pop(0)
+
+
+async def queued_reply(
+    db_session: AsyncSession, settings: Settings, box: SecretBox, clock: FrozenClock
+) -> Message:
+    """An agent's reply on an email ticket, committed as `queued`."""
+    inbox = Inbox(
+        name="Mail",
+        channel="email",
+        settings={"address": "help@us.test"},
+        secrets_encrypted=box.seal({"smtp_password": "pw"}),
+    )
+    db_session.add(inbox)
+    await db_session.flush()
+    store = AttachmentStore(settings.storage)
+    inbound = InboundMessage(
+        channel="email",
+        inbox_id=inbox.id,
+        sender=(SenderIdentity("email", "lee@customer.test"),),
+        external_id="<first@customer.test>",
+        subject="Broken",
+        text="It broke",
+    )
+    result = await ingest(db_session, inbound, store=store, now=clock())
+    agent = await make_agent(db_session, role="admin")
+    actor = Actor(
+        agent_id=agent.id, role="admin", team_ids=frozenset(), scopes=frozenset({"read", "write"})
+    )
+    reply = await do_add_message(
+        db_session, actor, result.ticket.id, body="Fixed", internal=False, now=clock()
+    )
+    await db_session.commit()
+    assert reply.status == "queued"
+    return reply
+
+
+def job_ctx(
+    sessionmaker: SessionMaker, settings: Settings, box: SecretBox, clock: FrozenClock, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "sessionmaker": sessionmaker,
+        "clock": clock,
+        "secret_box": box,
+        "attachment_store": AttachmentStore(settings.storage),
+        **extra,
+    }
