@@ -103,8 +103,9 @@ class ChannelSender(Protocol):
         self, message: OutboundMessage, *, inbox_settings: dict[str, Any]
     ) -> str | None:
         """The id the provider will know this message by, when the sender chooses it (email:
-        the Message-ID). The job records it before the first try, so a retry reuses it and a
-        crash mid-send can be recognised. None when the provider assigns ids."""
+        the Message-ID). The job records it before the first try, so every try carries it,
+        a resend after a worker died mid-send included, and the receiving side recognises a
+        second copy. None when the provider assigns ids (such a resend may then show twice)."""
         ...
 
     async def send(
