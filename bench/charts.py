@@ -132,7 +132,9 @@ def note(result: dict[str, Any]) -> str:
     )
 
 
-def email_charts(result: dict[str, Any]) -> dict[str, str]:
+def email_charts(results: dict[str, Any]) -> dict[str, str]:
+    # The in-order import; results from before the shuffled case had it at the top level.
+    result = {**results, **results.get("cases", {}).get("in_order", {})}
     samples = result["import"]["memory_mib"]["samples"]
     total = samples[-1]["messages"]
     ticks = [total * i / 5 for i in range(6)]

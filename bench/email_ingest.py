@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import asyncpg
@@ -49,6 +50,7 @@ from harness import (
     progress_bar,
     recreate_database,
 )
+from ingest_check import threading, verify
 from mailgen import MailGenerator
 from probes import (
     Steps,
@@ -166,6 +168,7 @@ async def import_mailbox(
     inbox_id: int,
     count: int,
     *,
+    database: str,
     profile: cProfile.Profile | None,
     analyze_on_the_way: bool,
 ) -> dict[str, Any]:
@@ -177,7 +180,7 @@ async def import_mailbox(
     """
     engine = create_engine(settings.database)
     # Opened before the first RSS sample, so that its buffers are not counted as growth.
-    analyzer = await asyncpg.connect(SERVER_DSN + "/" + DATABASE)
+    analyzer = await asyncpg.connect(SERVER_DSN + "/" + database)
     analyses: list[asyncio.Task[str]] = []
     statements: Counter[str] = Counter()
     commits = 0
@@ -268,34 +271,6 @@ async def import_mailbox(
     }
 
 
-async def verify(conn: asyncpg.Connection) -> dict[str, Any]:
-    """What the import left in PostgreSQL."""
-    statuses = await conn.fetch(
-        "SELECT status, count(*) AS n FROM inbound_emails GROUP BY status ORDER BY status"
-    )
-    errors = await conn.fetch(
-        "SELECT status, error FROM inbound_emails WHERE status <> 'imported' ORDER BY id LIMIT 5"
-    )
-    return {
-        "inbound_emails": {r["status"]: r["n"] for r in statuses},
-        "inbound_messages": await conn.fetchval(
-            "SELECT count(*) FROM messages WHERE direction = 'inbound'"
-        ),
-        "tickets": await conn.fetchval("SELECT count(*) FROM tickets"),
-        "tickets_with_follow_ups": await conn.fetchval(
-            "SELECT count(*) FROM (SELECT ticket_id FROM messages GROUP BY ticket_id"
-            " HAVING count(*) > 1) t"
-        ),
-        "contacts": await conn.fetchval("SELECT count(*) FROM contacts"),
-        "attachments": await conn.fetchval("SELECT count(*) FROM attachments"),
-        "outbox_events": await conn.fetchval("SELECT count(*) FROM outbox_events"),
-        "html_messages": await conn.fetchval(
-            "SELECT count(*) FROM messages WHERE body_html IS NOT NULL"
-        ),
-        "errors": [f"{r['status']}: {r['error']}" for r in errors],
-    }
-
-
 async def postgres_facts(conn: asyncpg.Connection) -> dict[str, str]:
     names = ("server_version", "autovacuum", "fsync", "synchronous_commit", "shared_buffers")
     return {name: await conn.fetchval(f"SHOW {name}") for name in names}
@@ -304,14 +279,14 @@ async def postgres_facts(conn: asyncpg.Connection) -> dict[str, str]:
 # -- report ------------------------------------------------------------------------------
 
 
-def report(results: dict[str, Any]) -> None:
-    imported, db, gen = results["import"], results["database"], results["mailbox"]
+def report(case: dict[str, Any], postgres: dict[str, str]) -> None:
+    imported, db, gen = case["import"], case["database"], case["mailbox"]
     count = gen["messages"]
     memory = imported["memory_mib"]
     samples = memory["samples"]
     growth = memory["growth_after_first_fifth"]
 
-    table = Table(title="Relaydesk email ingest benchmark")
+    table = Table(title=f"Relaydesk email ingest benchmark, mailbox {case['order']}")
     for column in ("measurement", "value", "target", "ok"):
         table.add_column(column, justify="left" if column == "measurement" else "right")
 
@@ -327,13 +302,13 @@ def report(results: dict[str, Any]) -> None:
     row("tickets (new conversations)", str(db["tickets"]), str(gen["new_conversations"]),
         db["tickets"] == gen["new_conversations"])  # fmt: skip
     row("tickets with follow-ups", str(db["tickets_with_follow_ups"]))
-    row("follow-ups (messages - tickets)", str(db["inbound_messages"] - db["tickets"]),
-        str(gen["replies"]))  # fmt: skip
+    row("follow-ups (messages - tickets): replies, auto-replies", str(db["inbound_messages"] - db["tickets"]),
+        str(gen["replies"] + gen["auto_replies"]))  # fmt: skip
     for status, n in db["inbound_emails"].items():
         row(f"inbound_emails {status}", str(n), str(count) if status == "imported" else "0",
             n == count if status == "imported" else n == 0)  # fmt: skip
     row("attachments stored", str(db["attachments"]), str(gen["with_attachment"]))
-    row("left unseen in IMAP", str(results["unseen_after"]), "0", results["unseen_after"] == 0)
+    row("left unseen in IMAP", str(case["unseen_after"]), "0", case["unseen_after"] == 0)
     row("RSS before import", f"{memory['before']['rss']:.0f} MiB")
     row("RSS peak during import", f"{memory['after']['peak']:.0f} MiB")
     row(f"RSS growth {samples[min(1, len(samples) - 1)]['messages']}..{count} messages",
@@ -341,7 +316,7 @@ def report(results: dict[str, Any]) -> None:
         growth <= RSS_GROWTH_TARGET_MIB)  # fmt: skip
     row("SQL statements per message", str(imported["sql_statements_per_message"]))
     row("ANALYZE runs during the import", str(imported["analyzed_during_import"]),
-        f"(autovacuum {results['postgres']['autovacuum']})")  # fmt: skip
+        f"(autovacuum {postgres['autovacuum']})")  # fmt: skip
     cpu = imported["cpu_seconds"]
     row("CPU: benchmark process / PostgreSQL / dovecot",
         f"{cpu['bench']:.1f} / {cpu['postgres']:.1f} / {cpu['imap'] + cpu['dovecot']:.1f} s",
@@ -378,9 +353,26 @@ def report(results: dict[str, Any]) -> None:
         console.print(f"[red]not imported:[/] {error}", markup=True, highlight=False)
 
 
-async def main(args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
-    url = database_url(DATABASE)
+def mailbox_messages(args: argparse.Namespace, order: str) -> tuple[MailGenerator, Iterable[bytes]]:
+    """The generated mailbox in mailbox order, or the same messages appended in a shuffled
+    order (replies before what they answer, as greylisting, several MX paths or an
+    imported backlog deliver them)."""
+    generator = MailGenerator(seed=args.seed, support_address=SUPPORT)
+    messages = generator.messages(args.messages)
+    if order == "shuffled":
+        shuffled = list(messages)
+        Random(args.seed).shuffle(shuffled)
+        return generator, shuffled
+    return generator, messages
+
+
+async def run_case(
+    args: argparse.Namespace, dovecot: Dovecot, order: str, profile: cProfile.Profile | None
+) -> dict[str, Any]:
+    """Deliver the mailbox in `order` to a fresh account and import it into a fresh
+    database; what the import did and what it left."""
+    database = DATABASE if order == "in order" else f"{DATABASE}_shuffled"
+    url = database_url(database)
     data_dir = Path(tempfile.mkdtemp(prefix="relaydesk-bench-email-"))
     settings = Settings(
         env="dev",
@@ -388,6 +380,104 @@ async def main(args: argparse.Namespace) -> int:
         security=SecuritySettings(secret_key=secrets.token_urlsafe(48)),
         storage=StorageSettings(data_dir=data_dir),
     )
+    case: dict[str, Any] = {"order": order, "database_name": database}
+    with console.status(f"creating and migrating {database}"):
+        await recreate_database(database)
+        migrate(url)
+    try:
+        account = dovecot.new_account()
+        console.rule(f"{args.messages:,} messages {order} into {account.address} on dovecot")
+        generator, messages = mailbox_messages(args, order)
+        seconds = deliver(account, messages, args.messages)
+        del messages
+        started = time.perf_counter()
+        indexed = index_mailbox(account)
+        case["mailbox"] = {
+            **generator.stats.summary(),
+            "contacts": len(generator.contacts),
+            "deliver_seconds": round(seconds, 2),
+            "dovecot_index_seconds": round(time.perf_counter() - started, 2),
+        }
+        conversations = generator.conversations
+        del generator
+        if indexed != args.messages:
+            raise RuntimeError(f"dovecot has {indexed} messages, {args.messages} delivered")
+        mix = case["mailbox"]
+        console.print(
+            f"{mix['messages']:,} messages ({mix['bytes'] / 2**20:.1f} MiB) from "
+            f"{mix['contacts']} contacts: {mix['new_conversations']} conversations, "
+            f"{mix['replies']} replies, {mix['auto_replies']} auto-replies, "
+            f"{mix['with_html']} with HTML, {mix['with_attachment']} with attachments, "
+            f"{mix['legacy_charset']} in legacy charsets {mix['charsets']}",
+            highlight=False,
+        )
+
+        console.rule(f"import with InboxPoller.sync ({order})")
+        inbox_id = await create_inbox(settings, account)
+        conn = await asyncpg.connect(SERVER_DSN + "/" + database)
+        try:
+            case["postgres"] = await postgres_facts(conn)
+        finally:
+            await conn.close()
+        analyze_on_the_way = case["postgres"]["autovacuum"] == "off" and not args.no_analyze
+        if analyze_on_the_way:
+            console.print(
+                "autovacuum is off on this server: ANALYZE runs at every tenth of the "
+                "import, as autovacuum would (--no-analyze to skip)"
+            )
+        case["import"] = await import_mailbox(
+            settings,
+            inbox_id,
+            args.messages,
+            database=database,
+            profile=profile,
+            analyze_on_the_way=analyze_on_the_way,
+        )
+        case["unseen_after"] = unseen(account)
+        conn = await asyncpg.connect(SERVER_DSN + "/" + database)
+        try:
+            case["database"] = await verify(conn)
+            case["threading"] = await threading(conn, conversations)
+        finally:
+            await conn.close()
+    finally:
+        if not args.keep_db:
+            await drop_database(database)
+            shutil.rmtree(data_dir)
+        else:
+            console.print(f"kept {database}; its attachment files are in {data_dir}")
+    return case
+
+
+def report_threading(cases: list[dict[str, Any]]) -> None:
+    table = Table(title="Threading: the same mailbox in both orders")
+    table.add_column("measurement")
+    for case in cases:
+        table.add_column(case["order"], justify="right")
+    rows = (
+        ("tickets opened / conversations", lambda t: f"{t['tickets']} / {t['conversations']}"),
+        ("replies on their conversation's ticket",
+         lambda t: f"{t['replies_threaded']} / {t['replies']}"),
+        ("replies that opened a ticket", lambda t: str(t["replies_opened_ticket"])),
+        ("auto-replies on their conversation's ticket",
+         lambda t: f"{t['auto_replies_threaded']} / {t['auto_replies']}"),
+        ("auto-replies that opened a ticket", lambda t: str(t["auto_replies_opened_ticket"])),
+        ("auto-replies still kept aside (ignored)", lambda t: str(t["auto_replies_kept_aside"])),
+        ("tickets linked to another (for an agent to merge)",
+         lambda t: str(t["tickets_linked"])),
+        ("messages per second", None),
+    )  # fmt: skip
+    for name, cell in rows:
+        if cell is None:
+            values = [f"{c['import']['messages_per_second']:.0f}" for c in cases]
+        else:
+            values = [cell(c["threading"]) for c in cases]
+        table.add_row(name, *values)
+    console.print(table)
+
+
+async def main(args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
     results: dict[str, Any] = {
         "started_at": now.isoformat(),
         "commit": git_commit(),
@@ -405,79 +495,26 @@ async def main(args: argparse.Namespace) -> int:
         },
     }
     profile = cProfile.Profile() if args.profile else None
-
-    with console.status(f"creating and migrating {DATABASE}"):
-        await recreate_database(DATABASE)
-        migrate(url)
-    try:
-        with Dovecot() as dovecot:
-            account = dovecot.new_account()
-            console.rule(f"{args.messages:,} messages into {account.address} on dovecot")
-            generator = MailGenerator(seed=args.seed, support_address=SUPPORT)
-            seconds = deliver(account, generator.messages(args.messages), args.messages)
-            started = time.perf_counter()
-            indexed = index_mailbox(account)
-            results["mailbox"] = {
-                **generator.stats.summary(),
-                "contacts": len(generator.contacts),
-                "deliver_seconds": round(seconds, 2),
-                "dovecot_index_seconds": round(time.perf_counter() - started, 2),
-            }
-            del generator
-            if indexed != args.messages:
-                raise RuntimeError(f"dovecot has {indexed} messages, {args.messages} delivered")
-            mix = results["mailbox"]
-            console.print(
-                f"{mix['messages']:,} messages ({mix['bytes'] / 2**20:.1f} MiB) from "
-                f"{mix['contacts']} contacts: {mix['replies']} replies, {mix['with_html']} "
-                f"with HTML, {mix['with_attachment']} with attachments, "
-                f"{mix['legacy_charset']} in legacy charsets {mix['charsets']}",
-                highlight=False,
-            )
-
-            console.rule("import with InboxPoller.sync")
-            inbox_id = await create_inbox(settings, account)
-            conn = await asyncpg.connect(SERVER_DSN + "/" + DATABASE)
-            try:
-                results["postgres"] = await postgres_facts(conn)
-            finally:
-                await conn.close()
-            analyze_on_the_way = results["postgres"]["autovacuum"] == "off" and not args.no_analyze
-            if analyze_on_the_way:
-                console.print(
-                    "autovacuum is off on this server: ANALYZE runs at every tenth of the "
-                    "import, as autovacuum would (--no-analyze to skip)"
-                )
-            results["import"] = await import_mailbox(
-                settings,
-                inbox_id,
-                args.messages,
-                profile=profile,
-                analyze_on_the_way=analyze_on_the_way,
-            )
-            results["unseen_after"] = unseen(account)
-        conn = await asyncpg.connect(SERVER_DSN + "/" + DATABASE)
-        try:
-            results["database"] = await verify(conn)
-        finally:
-            await conn.close()
-    finally:
-        if not args.keep_db:
-            await drop_database(DATABASE)
-            shutil.rmtree(data_dir)
-        else:
-            console.print(f"kept {DATABASE}; its attachment files are in {data_dir}")
+    orders = ("in order", "shuffled") if args.order == "both" else (args.order.replace("-", " "),)
+    with Dovecot() as dovecot:
+        cases = [
+            await run_case(args, dovecot, order, profile if index == 0 else None)
+            for index, order in enumerate(orders)
+        ]
+    results["cases"] = {case["order"].replace(" ", "_"): case for case in cases}
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"email_ingest-{now:%Y%m%d-%H%M%S}.json"
-    report(results)
+    for case in cases:
+        report(case, case["postgres"])
+    report_threading(cases)
     out.write_text(json.dumps(results, indent=2, default=str))
     if profile is not None:
         profile.dump_stats(args.profile)
         stats = pstats.Stats(profile, stream=sys.stdout)
         for order in ("cumulative", "tottime"):
-            console.rule(f"profile of the import, by {order}")
+            console.rule(f"profile of the import ({orders[0]}), by {order}")
             stats.sort_stats(order).print_stats(25)
         console.print(f"profile: {args.profile}")
     console.print(f"results: {out.relative_to(ROOT)}")
@@ -490,6 +527,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20260302, help="seed of the generated mail")
     parser.add_argument("--keep-db", action="store_true", help=f"keep {DATABASE} afterwards")
     parser.add_argument("--quick", action="store_true", help="small smoke run (500 messages)")
+    parser.add_argument(
+        "--order",
+        choices=("both", "in-order", "shuffled"),
+        default="both",
+        help="deliver the mailbox in order, shuffled, or both one after the other (default)",
+    )
     parser.add_argument(
         "--no-analyze",
         action="store_true",

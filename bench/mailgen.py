@@ -2,13 +2,17 @@
 
 `MailGenerator(seed=...).messages(count)` yields raw messages in mailbox order. About 30%
 are replies to an earlier message of the same mailbox (In-Reply-To / References, a "Re:"
-subject, the quoted history), about 25% carry an HTML alternative, about 10% a small
+subject, the quoted history), about 3.5% out-of-office auto-replies to one (RFC 3834
+`Auto-Submitted: auto-replied`, as a CC'd colleague's or the customer's own mail server
+sends them), about 25% carry an HTML alternative, about 10% a small
 attachment and about 15% are written in a legacy charset (iso-8859-1, windows-1252,
 koi8-r, shift_jis, iso-2022-jp) with RFC 2047 encoded subjects and names. The mix comes
 from a few hundred contacts across a dozen company and free-mail domains.
 
 Only a bounded window of recent conversations is kept to reply to, so generating a
-million messages needs no more memory than generating a thousand.
+million messages needs no more memory than generating a thousand; `conversations` (each
+Message-ID's conversation and kind, for the benchmark to check threading) is the one
+record that grows, by one small entry a message.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ RECENT_THREADS = 400  # conversations a reply may continue
 MAX_REFERENCES = 10
 MAX_QUOTED_LINES = 40
 REPLY_SHARE = 0.30
+AUTO_REPLY_SHARE = 0.035
 HTML_SHARE = 0.25
 ATTACHMENT_SHARE = 0.10
 CONTACTS = 340  # before duplicates of generated addresses are dropped
@@ -67,6 +72,7 @@ class Contact:
 
 @dataclass
 class Thread:
+    root: str  # the Message-ID of the conversation's first message
     contact: Contact
     subject: str
     references: list[str]  # Message-IDs, oldest first, the latest last
@@ -82,6 +88,7 @@ class Stats:
     messages: int = 0
     threads: int = 0
     replies: int = 0
+    auto_replies: int = 0
     html: int = 0
     attachments: int = 0
     bytes: int = 0
@@ -96,6 +103,7 @@ class Stats:
             "messages": self.messages,
             "new_conversations": self.threads,
             "replies": self.replies,
+            "auto_replies": self.auto_replies,
             "with_html": self.html,
             "with_attachment": self.attachments,
             "legacy_charset": self.legacy_charset,
@@ -117,6 +125,8 @@ class MailGenerator:
         self.weights = [1.0 / (rank + 8) for rank in range(len(self.contacts))]
         self.recent: list[Thread] = []
         self.stats = Stats()
+        # Message-ID -> (its conversation's first Message-ID, "new", "reply" or "auto").
+        self.conversations: dict[str, tuple[str, str]] = {}
 
     def _contacts(self) -> list[Contact]:
         rng = self.rng
@@ -147,6 +157,8 @@ class MailGenerator:
     def message(self, index: int) -> bytes:
         rng = self.rng
         date = START + timedelta(seconds=index * 37 + rng.randint(0, 30))
+        if self.recent and rng.random() < AUTO_REPLY_SHARE:
+            return self._auto_reply(index, date)
         thread = self._reply_target() if rng.random() < REPLY_SHARE and self.recent else None
         if thread is None:
             author = rng.choices(self.contacts, self.weights)[0]
@@ -171,16 +183,41 @@ class MailGenerator:
         self._headers(body, author, subject, charset, date, message_id, thread, index)
 
         if thread is None:
-            thread = Thread(author, subject, [], text, author, date)
+            thread = Thread(message_id, author, subject, [], text, author, date)
             self.recent.append(thread)
             if len(self.recent) > RECENT_THREADS:
                 del self.recent[0]
             self.stats.threads += 1
+            self.conversations[message_id] = (message_id, "new")
         else:
             self.stats.replies += 1
+            self.conversations[message_id] = (thread.root, "reply")
         thread.references = [*thread.references, message_id][-MAX_REFERENCES:]
         thread.last_text, thread.last_author, thread.last_date = text, author, date
         self.stats.charsets[charset] += 1
+        return body.as_bytes(policy=WIRE)
+
+    def _auto_reply(self, index: int, date: datetime) -> bytes:
+        """An out-of-office answer to the newest message of a recent conversation, from the
+        customer or a colleague CC'd on it; nobody replies to it."""
+        rng = self.rng
+        thread = self._reply_target()
+        colleagues = self.by_domain[thread.contact.address.split("@")[1]]
+        author = thread.contact if rng.random() < 0.5 else rng.choice(colleagues)
+        back = (date + timedelta(days=rng.randint(2, 14))).strftime("%d %B")
+        text = (
+            f"Thank you for your message. I am out of the office until {back} with limited "
+            f"access to email.\n\nFor urgent matters please call the front desk.\n\n{author.name}"
+        )
+        body = self._text_part(text, "plain", "utf-8")
+        message_id = self._message_id(author, date, index)
+        subject = f"Automatic reply: {thread.subject}"
+        self._headers(body, author, subject, "utf-8", date, message_id, thread, index)
+        body["Auto-Submitted"] = "auto-replied"
+        body["X-Auto-Response-Suppress"] = "All"
+        self.stats.auto_replies += 1
+        self.stats.charsets["utf-8"] += 1
+        self.conversations[message_id] = (thread.root, "auto")
         return body.as_bytes(policy=WIRE)
 
     def _reply_target(self) -> Thread:
