@@ -302,7 +302,7 @@ def report(case: dict[str, Any], postgres: dict[str, str]) -> None:
     row("tickets (new conversations)", str(db["tickets"]), str(gen["new_conversations"]),
         db["tickets"] == gen["new_conversations"])  # fmt: skip
     row("tickets with follow-ups", str(db["tickets_with_follow_ups"]))
-    row("follow-ups (messages - tickets): replies, auto-replies", str(db["inbound_messages"] - db["tickets"]),
+    row("follow-ups (messages - tickets)", str(db["inbound_messages"] - db["tickets"]),
         str(gen["replies"] + gen["auto_replies"]))  # fmt: skip
     for status, n in db["inbound_emails"].items():
         row(f"inbound_emails {status}", str(n), str(count) if status == "imported" else "0",

@@ -3,6 +3,11 @@
 Contact, ticket, message, attachments and outbox events are written in the caller's
 transaction. The (inbox, external id) unique constraint makes a redelivery a no-op that
 returns the stored message, even when two deliveries race.
+
+A message that arrives after its replies (threaded backwards, see `threading`) is a new
+event on the ticket: it gets the next `seq`, as realtime clients resume by seq and must
+never see old numbers change. Its place in the conversation is its own date (`dated_at`,
+email's Date, never later than it arrived), which orders the ticket's message list.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from app.contacts.identities import Identity, resolve_contact
 from app.contacts.models import Contact
 from app.errors import ValidationFailed
 from app.inboxes.models import Inbox
-from app.ingest.threading import find_thread
+from app.ingest.threading import Thread, find_thread
 from app.ingest.types import InboundMessage
 from app.messages.events import message_event
 from app.messages.models import Attachment, Message
@@ -31,6 +36,14 @@ from app.tickets.service import next_seq, ticket_event
 from app.tickets.workflow import REOPENED_BY_CUSTOMER, apply_status
 
 SUBJECT_FROM_TEXT_LENGTH = 80
+# The nearest references kept per message for backward threading; a hostile References
+# header of thousands of ids is cut here.
+REFERENCES_KEPT = 50
+
+
+class Unthreaded(Exception):
+    """The message may only join an existing conversation (`may_open_ticket=False`) and
+    none was found; nothing was stored."""
 
 
 def link_inline_images(html: str, attachments: list[Attachment]) -> str:
@@ -76,6 +89,29 @@ def _subject(inbound: InboundMessage, text: str) -> str:
     return first_line[:SUBJECT_FROM_TEXT_LENGTH] or "(no subject)"
 
 
+async def _link_tied(
+    session: AsyncSession, ticket: Ticket, thread: Thread, *, now: datetime
+) -> None:
+    """Link the tickets this message ties to its own, for an agent to merge: the other one
+    points at this one, or, if it already points elsewhere, this one at it."""
+    for other in thread.tied:
+        if other.linked_ticket_id is None:
+            source, other.linked_ticket_id = other, ticket.id
+        elif ticket.linked_ticket_id is None:
+            source, ticket.linked_ticket_id = ticket, other.id
+        else:
+            continue
+        await session.flush()
+        seq = await next_seq(session, source, now=now)
+        emit(
+            session,
+            topic=TICKET_UPDATED,
+            ticket_id=source.id,
+            seq=seq,
+            payload=ticket_event(source, ["linked_ticket_id"]),
+        )
+
+
 async def ingest(
     session: AsyncSession,
     inbound: InboundMessage,
@@ -107,7 +143,10 @@ async def _ingest_new(
     contact, _ = await resolve_contact(session, identities, name=inbound.sender_name)
     inbox = await session.get(Inbox, inbound.inbox_id) if inbound.inbox_id else None
 
-    ticket, linked_from = await find_thread(session, inbound, contact=contact)
+    thread = await find_thread(session, inbound, contact=contact)
+    ticket, linked_from = thread.ticket, thread.link_new_to
+    if ticket is None and not inbound.thread.may_open_ticket:
+        raise Unthreaded(inbound.external_id)
     created = ticket is None
     if ticket is None:
         ticket = Ticket(
@@ -146,6 +185,7 @@ async def _ingest_new(
         )
 
     html = sanitize_html(inbound.html) if inbound.html else None
+    received = inbound.received_at or now
     message = Message(
         ticket_id=ticket.id,
         seq=2 if created else await next_seq(session, ticket, now=now),
@@ -159,7 +199,9 @@ async def _ingest_new(
         external_id=inbound.external_id,
         status="received",
         channel_data={**inbound.channel_data, "automated": inbound.automated},
-        created_at=inbound.received_at or now,
+        referenced_ids=list(inbound.thread.replies_to[:REFERENCES_KEPT]),
+        created_at=received,
+        dated_at=min(inbound.sent_at, received) if inbound.sent_at else None,
     )
     session.add(message)
     await session.flush()
@@ -180,13 +222,18 @@ async def _ingest_new(
         await session.flush()
     if message.body_html:
         message.body_html = link_inline_images(message.body_html, stored)
-    if inbound.participants or created:
-        requester = [s.address for s in inbound.sender if s.kind == "email"][:1]
+    requester = created or ticket.contact_id == contact.id
+    if inbound.participants or not requester or created:
+        # Whoever else writes on a ticket (a colleague of the same domain, say) takes part
+        # as CC; only the ticket's own contact is its requester.
+        sender = [s.address for s in inbound.sender if s.kind == "email"][:1]
+        role = "requester" if requester else "cc"
         await add_participants(
             session,
             ticket.id,
-            [(a, "requester") for a in requester] + [(a, "cc") for a in inbound.participants],
+            [(a, role) for a in sender] + [(a, "cc") for a in inbound.participants],
         )
+    await _link_tied(session, ticket, thread, now=now)
     emit(
         session,
         topic=MESSAGE_CREATED,

@@ -38,8 +38,12 @@ class ThreadHints:
     continue_open_conversation: bool = False
     # A reply to a closed ticket reopens it instead of opening a linked follow-up.
     reopen_closed: bool = False
-    # A quoted ticket number also admits senders whose address shares the requester's domain.
-    same_domain_participants: bool = True
+    # A quoted ticket number also admits senders whose address shares the requester's domain
+    # (never a free-mail or ISP domain); they join as CC, not as requester.
+    same_domain_participants: bool = False
+    # False: join an existing conversation or nothing (an auto-reply to mail we do not
+    # have); ingest then raises `Unthreaded` and stores nothing.
+    may_open_ticket: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class InboundMessage:
     thread: ThreadHints = field(default_factory=ThreadHints)
     attachments: tuple[InboundAttachment, ...] = ()
     received_at: datetime | None = None
+    # When the sender says they wrote it (email: Date); the timeline is ordered by it.
+    sent_at: datetime | None = None
     # Auto-replies and other machine mail: recorded, but they never reopen or trigger replies.
     automated: bool = False
     # Other people on the conversation (email CC); they become the ticket's participants.

@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin
@@ -36,6 +37,13 @@ class InboundEmail(IdMixin, Base):
             "id",
             postgresql_where=text("status IN ('pending', 'failed', 'rate_limited')"),
         ),
+        # Auto-replies kept aside for want of a ticket, found again when their original comes.
+        Index(
+            "ix_inbound_emails_referenced_ids",
+            "referenced_ids",
+            postgresql_using="gin",
+            postgresql_where=text("status = 'ignored'"),
+        ),
     )
 
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
@@ -48,6 +56,8 @@ class InboundEmail(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    # The Message-IDs an auto-reply kept aside (`ignored`) answers, while it waits for one.
+    referenced_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     processed_at: Mapped[datetime | None]
 

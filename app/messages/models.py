@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, IdMixin
@@ -26,6 +27,8 @@ class Message(IdMixin, Base):
         Index("ix_messages_ticket_id_id", "ticket_id", "id"),
         # Loop protection counts a sender's recent messages.
         Index("ix_messages_author_contact_id_created_at", "author_contact_id", "created_at"),
+        # Threading backwards: which stored messages reference a newly arrived one.
+        Index("ix_messages_referenced_ids", "referenced_ids", postgresql_using="gin"),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -46,7 +49,15 @@ class Message(IdMixin, Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # Channel details that are not part of the domain (headers, provider payload bits).
     channel_data: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # External ids this inbound message replies to (email In-Reply-To and References), so a
+    # message arriving after its replies finds their ticket.
+    referenced_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # When the sender wrote it by its own account (email: Date, never later than arrival);
+    # null for our own messages. A ticket's messages are listed by this, else created_at.
+    dated_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]

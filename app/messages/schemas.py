@@ -53,6 +53,9 @@ class MessageOut(Output):
     status: str
     failure_reason: str | None
     created_at: datetime
+    # When it was written by its sender's account (email: Date, never after it arrived);
+    # a ticket's messages are listed in this order. `created_at` for our own messages.
+    dated_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
     attachments: list[AttachmentOut]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -73,6 +73,7 @@ def message_out(message: Message) -> MessageOut:
         status=message.status,
         failure_reason=message.failure_reason,
         created_at=message.created_at,
+        dated_at=message.dated_at or message.created_at,
         sent_at=message.sent_at,
         delivered_at=message.delivered_at,
         attachments=[attachment_out(a) for a in message.attachments],
@@ -81,11 +82,14 @@ def message_out(message: Message) -> MessageOut:
 
 
 async def messages_of(session: AsyncSession, ticket_id: int) -> list[Message]:
+    """In conversation order: by when each was written (`dated_at`, else `created_at`),
+    then by seq. Mail that arrived late (after its replies) reads where it belongs, while
+    its seq, the realtime event order, is the newest."""
     stmt = (
         select(Message)
         .where(Message.ticket_id == ticket_id)
         .options(selectinload(Message.attachments))
-        .order_by(Message.seq)
+        .order_by(func.coalesce(Message.dated_at, Message.created_at), Message.seq)
     )
     return list((await session.scalars(stmt)).all())
 

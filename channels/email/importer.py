@@ -2,6 +2,10 @@
 
 Runs inside the caller's transaction and always leaves the row with a final status and,
 when something went wrong, a reason an admin can read.
+
+An auto-reply to mail we do not have opens no ticket: it is kept `ignored` with its
+references, and imported after all when the message it answers arrives (mail is not
+delivered in the order it was written).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.storage import AttachmentStore
 from app.contacts.models import ContactIdentity
-from app.ingest.service import ingest
+from app.ingest.service import REFERENCES_KEPT, Unthreaded, ingest
 from app.mail.models import InboundEmail
 from app.mail.service import decompress
 from app.messages.models import Message
@@ -25,6 +29,10 @@ from channels.email.parse import EmailParseError, ParsedEmail, parse_email
 from channels.email.settings import EmailInboxSettings
 
 log = logging.getLogger(__name__)
+KEPT_ASIDE = (
+    "an automatic reply (auto-replied, out of office) to no conversation of this inbox; "
+    "kept aside until the message it answers arrives"
+)
 
 
 def _finish(row: InboundEmail, status: str, error: str | None, now: datetime) -> str:
@@ -85,6 +93,24 @@ async def _record_bounce(
     )
 
 
+async def _kept_aside_for(
+    session: AsyncSession, inbox_id: int, external_id: str
+) -> list[InboundEmail]:
+    """Auto-replies waiting for this message, locked; one another import is pulling in
+    already is left to it."""
+    stmt = (
+        select(InboundEmail)
+        .where(
+            InboundEmail.inbox_id == inbox_id,
+            InboundEmail.status == "ignored",
+            InboundEmail.referenced_ids.contains([external_id]),  # the partial GIN index
+        )
+        .order_by(InboundEmail.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def import_email(
     session: AsyncSession,
     row: InboundEmail,
@@ -93,15 +119,41 @@ async def import_email(
     store: AttachmentStore,
     now: datetime,
 ) -> str:
-    """Import a `pending` row (the caller holds its lock); returns its final status."""
+    """Import a `pending` row (the caller holds its lock); returns its final status.
+
+    Auto-replies kept aside for want of this message are imported after it, onto its
+    ticket (and so are those waiting for them in turn).
+    """
+    status, external_id = await _import(session, row, settings=settings, store=store, now=now)
+    arrived = [external_id] if status == "imported" and external_id else []
+    while arrived:
+        for waiting in await _kept_aside_for(session, row.inbox_id, arrived.pop()):
+            pulled, pulled_id = await _import(
+                session, waiting, settings=settings, store=store, now=now
+            )
+            if pulled == "imported" and pulled_id:
+                arrived.append(pulled_id)
+    return status
+
+
+async def _import(
+    session: AsyncSession,
+    row: InboundEmail,
+    *,
+    settings: EmailInboxSettings,
+    store: AttachmentStore,
+    now: datetime,
+) -> tuple[str, str | None]:
+    """(the row's final status, the external id its message was stored under)."""
     try:
         parsed = parse_email(decompress(row.raw_compressed))
     except EmailParseError as exc:
-        return _finish(row, "failed", f"cannot parse the message: {exc}", now)
+        return _finish(row, "failed", f"cannot parse the message: {exc}", now), None
 
     sender = parsed.from_address or parsed.reply_to
     if sender == settings.address:
-        return _finish(row, "ignored", "sent from this inbox's own address (mail loop)", now)
+        reason = "sent from this inbox's own address (mail loop)"
+        return _finish(row, "ignored", reason, now), None
     await _record_bounce(session, parsed, row.inbox_id, now)
 
     if sender and row.status == "pending" and row.attempts == 0:
@@ -112,20 +164,25 @@ async def import_email(
                 f"{sender} sent more than {settings.rate_limit_messages} messages in "
                 f"{settings.rate_limit_minutes} minutes; held back to stop a mail loop"
             )
-            return _finish(row, "rate_limited", reason, now)
+            return _finish(row, "rate_limited", reason, now), None
 
     try:
         inbound = to_inbound(parsed, inbox_id=row.inbox_id, settings=settings, received_at=now)
     except ValueError as exc:
-        return _finish(row, "failed", str(exc), now)
-    result = await ingest(session, inbound, store=store, now=now)
+        return _finish(row, "failed", str(exc), now), None
+    try:
+        result = await ingest(session, inbound, store=store, now=now)
+    except Unthreaded:
+        row.referenced_ids = list(inbound.thread.replies_to[:REFERENCES_KEPT])
+        return _finish(row, "ignored", KEPT_ASIDE, now), None
     if result.duplicate and result.message.direction == "outbound":
-        return _finish(row, "ignored", "one of our own replies came back (mail loop)", now)
+        reason = "one of our own replies came back (mail loop)"
+        return _finish(row, "ignored", reason, now), None
     row.message_id = result.message.id
     if result.duplicate:
-        return _finish(row, "duplicate", None, now)
+        return _finish(row, "duplicate", None, now), None
     if result.created_ticket and settings.auto_acknowledge and not inbound.automated:
         ticket = await session.get(Ticket, result.ticket.id)
         assert ticket is not None
         await do_add_system_reply(session, ticket, body=settings.auto_acknowledge_text, now=now)
-    return _finish(row, "imported", None, now)
+    return _finish(row, "imported", None, now), inbound.external_id

@@ -34,7 +34,7 @@ from channels.email.addresses import (
     repair,
     unfold,
 )
-from channels.email.classify import Bounce, find_bounce, is_auto_submitted
+from channels.email.classify import AUTO_REPLY, Bounce, automation, find_bounce
 from channels.email.quoting import split_quoted, split_quoted_html
 
 MAX_PARTS = 500
@@ -84,6 +84,9 @@ class ParsedEmail:
     quoted_text: str
     attachments: tuple[ParsedAttachment, ...]
     auto_submitted: bool
+    # A machine's answer to a message (auto-replied, out of office), not a bounce: it joins
+    # the conversation it answers or opens nothing.
+    auto_reply: bool
     bounce: Bounce | None
     ticket_number: int | None
     headers: dict[str, str] = field(default_factory=dict)
@@ -323,6 +326,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     new_text, quoted_text = _split(text, raw_html, any(t.strip() for t in texts))
     bounce = find_bounce(msg, leaves, sender=from_address, subject=subject, text=text)
     headers = {name: header_text(msg, name)[:2000] for name in _DISPLAY_HEADERS}
+    automated = automation(msg, subject=subject)
     return ParsedEmail(
         message_id=message_id(raw_header(msg, "Message-ID")) or hashed_id(raw),
         subject=subject,
@@ -339,7 +343,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         new_text=new_text,
         quoted_text=quoted_text,
         attachments=tuple(attachments),
-        auto_submitted=bounce is not None or is_auto_submitted(msg, subject=subject),
+        auto_submitted=bounce is not None or automated is not None,
+        auto_reply=bounce is None and automated == AUTO_REPLY,
         bounce=bounce,
         ticket_number=_ticket_number(subject),
         headers={name: value for name, value in headers.items() if value},

@@ -123,7 +123,7 @@ def read_email_settings(values: dict[str, Any]) -> EmailInboxSettings:
         after_import=after_import,
         move_to_folder=move_to,
         closed_ticket_reply=r.choice("closed_ticket_reply", CLOSED_REPLY, "new_ticket"),
-        same_domain_participants=r.flag("same_domain_participants", True),
+        same_domain_participants=r.flag("same_domain_participants", False),
         auto_acknowledge=r.flag("auto_acknowledge", False),
         auto_acknowledge_text=r.text("auto_acknowledge_text")
         or "We have received your message and will get back to you soon.",

@@ -283,7 +283,7 @@ async def test_quoted_number_admits_participants_and_links_strangers(
         store=store,
         now=clock(),
     )
-    number = ThreadHints(ticket_number=first.ticket.number)
+    number = ThreadHints(ticket_number=first.ticket.number, same_domain_participants=True)
 
     def sender(address: str) -> tuple[SenderIdentity, ...]:
         return (SenderIdentity("email", address),)
@@ -306,7 +306,7 @@ async def test_quoted_number_admits_participants_and_links_strangers(
         store=store,
         now=clock(),
     )
-    strict = ThreadHints(ticket_number=first.ticket.number, same_domain_participants=False)
+    strict = ThreadHints(ticket_number=first.ticket.number)  # the default
     colleague_strict = await ingest(
         db_session,
         _mail(inbox, "<p5@x>", thread=strict, sender=sender("intern@customer.test")),
