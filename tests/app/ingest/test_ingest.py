@@ -12,7 +12,7 @@ from app.config import Settings
 from app.contacts.models import ContactIdentity
 from app.db.engine import SessionMaker
 from app.inboxes.models import Inbox
-from app.ingest.service import ingest
+from app.ingest.service import REFERENCES_KEPT, ingest
 from app.ingest.types import InboundAttachment, InboundMessage, SenderIdentity, ThreadHints
 from app.messages.models import Attachment, Message
 from app.outbox.models import OutboxEvent
@@ -360,3 +360,19 @@ async def test_inline_cid_images_point_at_stored_attachments(
     )
     assert stored is not None
     assert result.message.body_html == f'<p>Logo: <img src="/api/v1/attachments/{stored.id}"></p>'
+
+
+async def test_a_hostile_references_list_is_kept_to_the_nearest_ids(
+    db_session: AsyncSession, store: AttachmentStore, clock: FrozenClock
+) -> None:
+    inbox = await _inbox(db_session)
+    references = tuple(f"<ref{n}@x>" for n in range(5000))
+
+    result = await ingest(
+        db_session,
+        _mail(inbox, "<many@x>", thread=ThreadHints(replies_to=references)),
+        store=store,
+        now=clock(),
+    )
+
+    assert result.message.referenced_ids == list(references[:REFERENCES_KEPT])

@@ -36,12 +36,13 @@ def mail(
     sender: str = "kim@customer.test",
     message_id: str | None = None,
     headers: dict[str, str] | None = None,
+    date: str = "Wed, 25 Nov 2026 10:00:00 +0000",
 ) -> bytes:
     lines = [
         f"From: Kim <{sender}>",
         f"To: {SUPPORT}",
         f"Subject: {subject}",
-        "Date: Wed, 25 Nov 2026 10:00:00 +0000",
+        f"Date: {date}",
         f"Message-ID: {message_id or f'<{abs(hash((subject, body, sender)))}@customer.test>'}",
         *(f"{k}: {v}" for k, v in (headers or {}).items()),
         "Content-Type: text/plain; charset=utf-8",

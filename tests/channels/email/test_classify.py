@@ -65,6 +65,35 @@ def test_person_mail_is_not_automated(headers: tuple[str, ...]) -> None:
     assert parse_email(message(*headers, "Subject: Hi")).auto_submitted is False
 
 
+@pytest.mark.parametrize(
+    ("headers", "auto_reply"),
+    [
+        (("Auto-Submitted: auto-replied", "Subject: Hi"), True),
+        (("Auto-Submitted: Auto-Replied (vacation)", "Subject: Hi"), True),
+        (("Precedence: auto_reply", "Subject: Hi"), True),
+        (("X-Autoreply: yes", "Subject: Hi"), True),
+        (("X-Auto-Response-Suppress: All", "Subject: Automatic reply: Hi"), True),
+        # Machine mail that is no answer: an alert, a form mailer, a newsletter.
+        (("Auto-Submitted: auto-generated", "Subject: Disk full on db1"), False),
+        (("Auto-Submitted: auto-notified", "Subject: New form entry"), False),
+        (("Precedence: bulk", "Subject: March news"), False),
+        (("X-Auto-Response-Suppress: All", "Subject: Your invoice"), False),
+        (("Subject: Out of office",), False),
+    ],
+)
+def test_auto_replies_are_told_from_other_machine_mail(
+    headers: tuple[str, ...], auto_reply: bool
+) -> None:
+    assert parse_email(message(*headers)).auto_reply is auto_reply
+
+
+def test_a_bounce_is_no_auto_reply() -> None:
+    parsed = parse_email((SAMPLES / "dsn_bounce.eml").read_bytes())
+
+    assert parsed.bounce is not None
+    assert parsed.auto_reply is False
+
+
 def test_out_of_office_subject_alone_is_not_automated() -> None:
     assert parse_email(message("Subject: Out of office")).auto_submitted is False
     assert parse_email(message("Subject: Automatic reply: Hi")).auto_submitted is False

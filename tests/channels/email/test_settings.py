@@ -3,6 +3,7 @@ from __future__ import annotations
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.email.settings import read_email_settings
 from tests.factories.agents import auth_headers, make_agent
 
 SETTINGS = {
@@ -66,3 +67,9 @@ async def test_bad_email_settings_name_every_field(
         "settings.imap_security", "settings.smtp_port", "settings.address",
         "settings.move_to_folder", "settings.imap_password",
     }  # fmt: skip
+
+
+def test_same_domain_participation_is_off_unless_asked_for() -> None:
+    assert read_email_settings(SETTINGS).same_domain_participants is False
+    on = read_email_settings({**SETTINGS, "same_domain_participants": True})
+    assert on.same_domain_participants is True
