@@ -2,8 +2,8 @@
 references of auto-replies kept aside for want of a ticket
 
 Revision ID: 0006
-Revises: 0004
-Create Date: 2026-12-02 09:00:00
+Revises: 0005
+Create Date: 2026-12-02 11:00:00
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
