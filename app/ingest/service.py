@@ -115,6 +115,8 @@ async def _link_tied(
     """Link the tickets this message ties to its own, for an agent to merge: the other one
     points at this one, or, if it already points elsewhere, this one at it."""
     for other in thread.tied:
+        if ticket.id == other.linked_ticket_id or other.id == ticket.linked_ticket_id:
+            continue  # linked already
         if other.linked_ticket_id is None:
             source, other.linked_ticket_id = other, ticket.id
         elif ticket.linked_ticket_id is None:
