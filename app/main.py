@@ -40,6 +40,7 @@ from app.inboxes.service import SettingsValidators
 from app.mail.controller import InboundEmailController
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
+from app.tickets.hooks import LifecycleHooks, install_hooks
 from channels.email.settings import validate_email_settings
 from widgets import DIST as WIDGET_DIST
 
@@ -47,6 +48,13 @@ from widgets import DIST as WIDGET_DIST
 CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_settings}
 # The front ends' builds inside the installed packages (package data); tests pass their own.
 BUILT_ASSETS = BuiltAssets(console=CONSOLE_DIST, widget=WIDGET_DIST)
+
+
+def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
+    """What runs after a ticket changes or a message is appended, in every process (web,
+    worker, CLI). SLA, routing, realtime and search register here as they arrive."""
+    return LifecycleHooks()
+
 
 API_ROUTERS: list[Any] = [
     AuthController,
@@ -74,13 +82,17 @@ def create_app(
     clock: Clock = utc_now,
     settings_validators: SettingsValidators = CHANNEL_SETTINGS_VALIDATORS,
     assets: BuiltAssets = BUILT_ASSETS,
+    hooks: LifecycleHooks | None = None,
 ) -> Litestar:
+    hooks = hooks or build_lifecycle_hooks(settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = None
         if sessionmaker is None:
             engine = create_engine(settings.database)
             app.state.sessionmaker = create_sessionmaker(engine)
+            install_hooks(app.state.sessionmaker, hooks)
         own_redis = redis is None
         if own_redis:
             app.state.redis = Redis.from_url(settings.redis.url)
@@ -140,6 +152,7 @@ def create_app(
     app.state.search_health = search_health
     app.state.assets = assets
     if sessionmaker is not None:
+        install_hooks(sessionmaker, hooks)
         app.state.sessionmaker = sessionmaker
     if redis is not None:
         app.state.redis = redis

@@ -30,10 +30,12 @@ from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
 from app.ingest.types import ChannelSender
 from app.leases import LeasingWorker
+from app.main import build_lifecycle_hooks
 from app.messages.jobs import MAX_JOB_TRIES, send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
+from app.tickets.hooks import install_hooks
 from channels.email.poller import run_mail_pollers
 from channels.email.smtp import SmtpSender
 
@@ -97,6 +99,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     engine = create_engine(settings.database)
     ctx["_engine"] = engine
     ctx["sessionmaker"] = create_sessionmaker(engine)
+    install_hooks(ctx["sessionmaker"], build_lifecycle_hooks(settings))
     ctx["http"] = httpx.AsyncClient(timeout=10.0)
     ctx["secret_box"] = SecretBox(settings.security.secret_key)
     ctx["attachment_store"] = AttachmentStore(settings.storage)

@@ -39,6 +39,9 @@ from tests.asgi import running
 from tests.db import clone_template, drop_database
 from tests.factories.assets import fake_build
 
+# Helper modules whose asserts should explain themselves like a test's do.
+pytest.register_assert_rewrite("tests.app.tickets.timeline")
+
 # TEST_REDIS_URL lets concurrent runs (several checkouts on one machine) use their own server.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 REDIS_PORT = int(REDIS_URL.rsplit(":", 1)[1])

@@ -132,3 +132,71 @@ def test_no_file_grows_past_600_lines() -> None:
         if (n := len(p.read_text().splitlines())) >= 600
     ]
     assert not long, "\n".join(long)
+
+
+LIFECYCLE = "app/tickets/lifecycle/"
+# The ticket columns that only the lifecycle writes.
+TICKET_STATE = {
+    "status", "last_seq", "priority", "assignee_id", "team_id", "tags", "custom_fields",
+    "required_skill_ids", "merged_into_id", "contact_id", "first_responded_at", "solved_at",
+    "closed_at", "linked_ticket_id", "subject",
+}  # fmt: skip
+
+
+def _ticket_writes(path: Path) -> Iterator[tuple[int, str]]:
+    """Places that write ticket state: `Ticket(...)`, `insert/update(Ticket)`, or an
+    assignment to a state attribute of something named like a ticket."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name == "Ticket":
+                yield node.lineno, "opens a ticket (Ticket(...))"
+            first = node.args[0] if node.args else None
+            if (
+                name in {"insert", "update"}
+                and isinstance(first, ast.Name)
+                and first.id == "Ticket"
+            ):
+                yield node.lineno, f"{name}(Ticket)"
+            if name == "setattr" and isinstance(first, ast.Name) and "ticket" in first.id:
+                yield node.lineno, f"setattr({first.id}, ...)"
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+                if not isinstance(element, ast.Attribute):
+                    continue
+                on_a_ticket = "ticket" in ast.unparse(element.value).lower()
+                if element.attr == "last_seq" or (element.attr in TICKET_STATE and on_a_ticket):
+                    yield node.lineno, f"assigns {ast.unparse(element)}"
+
+
+def test_only_the_lifecycle_writes_ticket_state() -> None:
+    """Ticket state has one writer so every change gets its seq, its event, its audit row
+    and its hooks (SLA, routing, realtime); a second writer is a change nobody hears of."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line} {what}: go through app.tickets.lifecycle"
+        for package in ("app", *ADAPTER_PACKAGES)
+        for path in files(package)
+        if not path.relative_to(ROOT).as_posix().startswith(LIFECYCLE)
+        for line, what in _ticket_writes(path)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_ticket_write_check_sees_writes(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "ticket.status = 'open'\n"
+        "t.last_seq = 3\n"
+        "session.add(Ticket(subject='x'))\n"
+        "stmt = update(Ticket).values(status='open')\n"
+        "ticket.assignee_id, other = 1, 2\n"
+        "message.status = 'sent'\n"
+    )
+    assert sorted(line for line, _ in _ticket_writes(sample)) == [1, 2, 3, 4, 5]

@@ -11,18 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditLog
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return value
 
 
 def snapshot(obj: object, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    return {f: _jsonable(getattr(obj, f)) for f in fields}
+    return {f: jsonable(getattr(obj, f)) for f in fields}
 
 
 def record(
@@ -36,8 +36,8 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> AuditLog | None:
     """Add an audit row; only fields whose value changed are kept. Nothing changed: no row."""
-    before = _jsonable(dict(before or {}))
-    after = _jsonable(dict(after or {}))
+    before = jsonable(dict(before or {}))
+    after = jsonable(dict(after or {}))
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     if not changed and (before or after):
         return None

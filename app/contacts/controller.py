@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from litestar import Controller, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,10 +97,19 @@ class ContactController(Controller):
         summary="Merge this contact into `into_id`; returns the target",
     )
     async def merge(
-        self, contact_id: int, data: ContactMerge, actor: Actor, db_session: AsyncSession
+        self,
+        contact_id: int,
+        data: ContactMerge,
+        actor: Actor,
+        db_session: AsyncSession,
+        now: datetime,
     ) -> ContactOut:
         require_supervisor(actor)
         contact = await do_merge_contacts(
-            db_session, actor_id=actor.agent_id, source_id=contact_id, target_id=data.into_id
+            db_session,
+            actor_id=actor.agent_id,
+            source_id=contact_id,
+            target_id=data.into_id,
+            now=now,
         )
         return contact_out(contact)

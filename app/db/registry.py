@@ -10,6 +10,7 @@ from app.inboxes import models as inboxes
 from app.mail import models as mail
 from app.messages import models as messages
 from app.outbox import models as outbox
+from app.tickets import events as ticket_events
 from app.tickets import models as tickets
 from app.tickets import participants
 
@@ -27,5 +28,6 @@ __all__ = [
     "metadata",
     "outbox",
     "participants",
+    "ticket_events",
     "tickets",
 ]

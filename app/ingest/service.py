@@ -26,14 +26,12 @@ from app.errors import ValidationFailed
 from app.inboxes.models import Inbox
 from app.ingest.threading import Thread, find_thread
 from app.ingest.types import InboundMessage
-from app.messages.events import message_event
 from app.messages.models import Attachment, Message
 from app.messages.sanitize import sanitize_html, text_from_html
-from app.outbox.service import MESSAGE_CREATED, TICKET_CREATED, TICKET_UPDATED, emit
+from app.tickets.events import EventActor
+from app.tickets.lifecycle import NewMessage, NewTicket, append_message, change_ticket, open_ticket
 from app.tickets.models import Ticket
 from app.tickets.participants import add_participants
-from app.tickets.service import next_seq, ticket_event
-from app.tickets.workflow import REOPENED_BY_CUSTOMER, apply_status
 
 SUBJECT_FROM_TEXT_LENGTH = 80
 # The nearest references kept per message for backward threading; a hostile References
@@ -110,7 +108,7 @@ def _subject(inbound: InboundMessage, text: str) -> str:
 
 
 async def _link_tied(
-    session: AsyncSession, ticket: Ticket, thread: Thread, *, now: datetime
+    session: AsyncSession, ticket: Ticket, thread: Thread, *, actor: EventActor, now: datetime
 ) -> None:
     """Link the tickets this message ties to its own, for an agent to merge: the other one
     points at this one, or, if it already points elsewhere, this one at it."""
@@ -118,20 +116,12 @@ async def _link_tied(
         if ticket.id == other.linked_ticket_id or other.id == ticket.linked_ticket_id:
             continue  # linked already
         if other.linked_ticket_id is None:
-            source, other.linked_ticket_id = other, ticket.id
+            source, target = other, ticket
         elif ticket.linked_ticket_id is None:
-            source, ticket.linked_ticket_id = ticket, other.id
+            source, target = ticket, other
         else:
             continue
-        await session.flush()
-        seq = await next_seq(session, source, now=now)
-        emit(
-            session,
-            topic=TICKET_UPDATED,
-            ticket_id=source.id,
-            seq=seq,
-            payload=ticket_event(source, ["linked_ticket_id"]),
-        )
+        await change_ticket(session, source, {"linked_ticket_id": target.id}, actor=actor, now=now)
 
 
 async def ingest(
@@ -176,67 +166,10 @@ async def _ingest_new(
     ticket, linked_from = thread.ticket, thread.link_new_to
     if ticket is None and not inbound.thread.may_open_ticket:
         raise Unthreaded(inbound.external_id)
-    created = ticket is None
-    if ticket is None:
-        ticket = Ticket(
-            subject=_subject(inbound, inbound.text or text_from_html(inbound.html or "")),
-            channel=inbound.channel,
-            inbox_id=inbound.inbox_id,
-            contact_id=contact.id,
-            account_id=contact.account_id,
-            team_id=inbox.team_id if inbox else None,
-            linked_ticket_id=linked_from,
-            created_at=now,
-            updated_at=now,
-            last_seq=2,  # 1: the ticket was created, 2: its first message
-        )
-        session.add(ticket)
-        await session.flush()
-        emit(
-            session,
-            topic=TICKET_CREATED,
-            ticket_id=ticket.id,
-            seq=1,
-            payload=ticket_event(ticket),
-        )
-    elif (
-        ticket.status in REOPENED_BY_CUSTOMER or ticket.status == "closed"
-    ) and not inbound.automated:
-        apply_status(ticket, "open", now=now)
-        await session.flush()
-        seq = await next_seq(session, ticket, now=now)
-        emit(
-            session,
-            topic=TICKET_UPDATED,
-            ticket_id=ticket.id,
-            seq=seq,
-            payload=ticket_event(ticket, ["status"]),
-        )
-
     html = sanitize_html(inbound.html) if inbound.html else None
-    received = inbound.received_at or now
-    message = Message(
-        ticket_id=ticket.id,
-        seq=2 if created else await next_seq(session, ticket, now=now),
-        direction="inbound",
-        author_type="contact",
-        author_contact_id=contact.id,
-        subject=inbound.subject[:998] if inbound.subject else None,
-        body_text=inbound.text or (text_from_html(html) if html else ""),
-        body_html=html,
-        inbox_id=inbound.inbox_id,
-        external_id=inbound.external_id,
-        status="received",
-        channel_data={**inbound.channel_data, "automated": inbound.automated},
-        referenced_ids=list(inbound.thread.replies_to[:REFERENCES_KEPT]),
-        created_at=received,
-        dated_at=min(inbound.sent_at, received) if inbound.sent_at else None,
-    )
-    session.add(message)
-    await session.flush()
+    # Attachments first (as uploads with no message yet), so inline images can point at them.
     stored = [
         Attachment(
-            message_id=message.id,
             filename=safe_filename(item.filename),
             content_type=item.content_type.lower(),
             size=len(item.data),
@@ -249,8 +182,44 @@ async def _ingest_new(
     if stored:
         session.add_all(stored)
         await session.flush()
-    if message.body_html:
-        message.body_html = link_inline_images(message.body_html, stored)
+    if html:
+        html = link_inline_images(html, stored)
+    received = inbound.received_at or now
+    new_message = NewMessage(
+        direction="inbound",
+        author_type="contact",
+        author_contact_id=contact.id,
+        subject=inbound.subject[:998] if inbound.subject else None,
+        body_text=inbound.text or (text_from_html(html) if html else ""),
+        body_html=html,
+        inbox_id=inbound.inbox_id,
+        external_id=inbound.external_id,
+        status="received",
+        channel_data={**inbound.channel_data, "automated": inbound.automated},
+        automated=inbound.automated,
+        referenced_ids=tuple(inbound.thread.replies_to[:REFERENCES_KEPT]),
+        created_at=received,
+        dated_at=min(inbound.sent_at, received) if inbound.sent_at else None,
+    )
+    actor = EventActor.contact(contact.id)
+    created = ticket is None
+    if ticket is None:
+        new_ticket = NewTicket(
+            subject=_subject(inbound, inbound.text or text_from_html(inbound.html or "")),
+            channel=inbound.channel,
+            inbox_id=inbound.inbox_id,
+            contact_id=contact.id,
+            account_id=contact.account_id,
+            team_id=inbox.team_id if inbox else None,
+            linked_ticket_id=linked_from,
+        )
+        ticket, message = await open_ticket(
+            session, new_ticket, first_message=new_message, attachments=stored, actor=actor, now=now
+        )
+    else:
+        message = await append_message(
+            session, ticket, new_message, attachments=stored, actor=actor, now=now
+        )
     requester = created or ticket.contact_id == contact.id
     if inbound.participants or not requester or created:
         # Whoever else writes on a ticket (a colleague of the same domain, say) takes part
@@ -262,12 +231,5 @@ async def _ingest_new(
             ticket.id,
             [(a, role) for a in sender] + [(a, "cc") for a in inbound.participants],
         )
-    await _link_tied(session, ticket, thread, now=now)
-    emit(
-        session,
-        topic=MESSAGE_CREATED,
-        ticket_id=ticket.id,
-        seq=message.seq,
-        payload=message_event(message),
-    )
+    await _link_tied(session, ticket, thread, actor=actor, now=now)
     return IngestResult(ticket, message, contact, created_ticket=created, duplicate=False)

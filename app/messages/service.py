@@ -12,18 +12,16 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.actor import Actor
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.messages.events import message_event
 from app.messages.models import Attachment, Message
 from app.messages.sanitize import sanitize_html, text_from_html
 from app.messages.schemas import AttachmentOut, DeliveryAttemptOut, MessageOut
-from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, emit
+from app.tickets.events import SYSTEM, EventActor
+from app.tickets.lifecycle import NewMessage, append_message, record_delivery, requeue_message
 from app.tickets.models import Ticket
-from app.tickets.service import access_ticket, next_seq
-from app.tickets.workflow import apply_status
+from app.tickets.service import access_ticket
 
 # Channels whose replies an adapter delivers; on others (api, web) a reply is just stored.
 TRANSPORT_CHANNELS = frozenset({"email", "chat", "whatsapp", "messenger", "instagram", "telegram"})
-DELIVERY_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
 def attachment_out(attachment: Attachment) -> AttachmentOut:
@@ -135,79 +133,33 @@ async def do_add_message(
     if ticket.status == "closed" and not internal:
         raise ValidationFailed.field("ticket", "ticket is closed; only internal notes can be added")
     uploads = await claim_uploads(session, actor, attachment_ids)
-    delivered_by_adapter = not internal and ticket.channel in TRANSPORT_CHANNELS and ticket.inbox_id
-    seq = await next_seq(session, ticket, now=now)
-    message = Message(
-        ticket_id=ticket.id,
-        seq=seq,
-        direction="outbound",
-        author_type="agent",
-        author_agent_id=actor.agent_id,
-        internal=internal,
-        body_text=body if not html or body.strip() else text_from_html(html),
-        body_html=sanitize_html(html) if html else None,
-        inbox_id=ticket.inbox_id,
-        status="queued" if delivered_by_adapter else "sent",
-        sent_at=None if delivered_by_adapter else now,
-        created_at=now,
+    delivered_by_adapter = bool(
+        not internal and ticket.channel in TRANSPORT_CHANNELS and ticket.inbox_id
     )
-    session.add(message)
-    await session.flush()
-    for upload in uploads:
-        upload.message_id = message.id
-    if not internal:
-        ticket.first_responded_at = ticket.first_responded_at or now
-        if ticket.status == "new":
-            apply_status(ticket, "open", now=now)
-    await session.flush()
-    emit(
-        session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=seq, payload=message_event(message)
+    message = await append_message(
+        session,
+        ticket,
+        NewMessage(
+            direction="outbound",
+            author_type="agent",
+            author_agent_id=actor.agent_id,
+            internal=internal,
+            body_text=body if not html or body.strip() else text_from_html(html),
+            body_html=sanitize_html(html) if html else None,
+            inbox_id=ticket.inbox_id,
+            status="queued" if delivered_by_adapter else "sent",
+            sent_at=None if delivered_by_adapter else now,
+        ),
+        attachments=uploads,
+        actor=EventActor.agent(actor.agent_id),
+        now=now,
     )
     await session.refresh(message, ["attachments"])
     return message
 
 
-async def do_record_delivery(
-    session: AsyncSession,
-    *,
-    message_id: int,
-    status: str,
-    now: datetime,
-    external_id: str | None = None,
-    failure_reason: str | None = None,
-) -> Message | None:
-    """Record what the channel said about an outbound message.
-
-    States only move forward (queued < sent < delivered < read), so a late "sent" callback
-    cannot undo "read"; `failed` is accepted from any state but `read`.
-    """
-    message = await session.scalar(
-        select(Message).where(Message.id == message_id).with_for_update()
-    )
-    if message is None or message.direction != "outbound":
-        return None
-    if status == "failed":
-        if message.status == "read":
-            return message
-    elif DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(message.status, -1):
-        return message
-    message.status = status
-    message.failure_reason = failure_reason if status == "failed" else None
-    if external_id:
-        message.external_id = external_id
-    if status == "sent":
-        message.sent_at = now
-    elif status == "delivered":
-        message.delivered_at = now
-    elif status == "read":
-        message.read_at = now
-    ticket = await session.get(Ticket, message.ticket_id)
-    assert ticket is not None
-    seq = await next_seq(session, ticket, now=now)
-    payload = {**message_event(message), "failure_reason": message.failure_reason}
-    emit(session, topic=MESSAGE_STATUS_CHANGED, ticket_id=ticket.id, seq=seq, payload=payload)
-    await session.flush()
-    return message
+# Channels and jobs record what happened to a reply; the lifecycle writes it.
+do_record_delivery = record_delivery
 
 
 async def do_retry_message(
@@ -241,13 +193,8 @@ async def do_retry_message(
             **message.channel_data,
             "attempt": {**attempt, "outcome": "unknown"},
         }
-    message.status = "queued"
-    message.failure_reason = None
-    seq = await next_seq(session, ticket, now=now)
-    payload = {**message_event(message), "failure_reason": None}
     # app.outbox.jobs enqueues send_outbound for a reply that became `queued`.
-    emit(session, topic=MESSAGE_STATUS_CHANGED, ticket_id=ticket.id, seq=seq, payload=payload)
-    await session.flush()
+    await requeue_message(session, ticket, message, actor=EventActor.agent(actor.agent_id), now=now)
     return message
 
 
@@ -259,21 +206,16 @@ async def do_add_system_reply(
     It is sent marked as automatic (email: Auto-Submitted), so well-behaved auto-responders
     do not answer it, and it does not count as the team's first response.
     """
-    seq = await next_seq(session, ticket, now=now)
-    message = Message(
-        ticket_id=ticket.id,
-        seq=seq,
-        direction="outbound",
-        author_type="system",
-        internal=False,
-        body_text=body,
-        inbox_id=ticket.inbox_id,
-        status="queued",
-        created_at=now,
+    return await append_message(
+        session,
+        ticket,
+        NewMessage(
+            direction="outbound",
+            author_type="system",
+            body_text=body,
+            inbox_id=ticket.inbox_id,
+            status="queued",
+        ),
+        actor=SYSTEM,
+        now=now,
     )
-    session.add(message)
-    await session.flush()
-    emit(
-        session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=seq, payload=message_event(message)
-    )
-    return message

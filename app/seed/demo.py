@@ -20,7 +20,6 @@ from app.accounts.models import Account
 from app.agents.models import Agent, AgentSkill, Skill, Team, team_members
 from app.contacts.models import Contact, ContactIdentity
 from app.inboxes.models import Inbox
-from app.messages.models import Message
 from app.security.passwords import hash_password
 from app.seed.content import (
     ACCOUNTS,
@@ -45,7 +44,8 @@ from app.seed.content import (
     TEAMS,
     TOPICS,
 )
-from app.tickets.models import PRIORITIES, STATUSES, Ticket
+from app.tickets.lifecycle import import_history
+from app.tickets.models import PRIORITIES, STATUSES
 
 Progress = Callable[[str, int, int], None]
 
@@ -273,21 +273,12 @@ async def _seed_tickets(
         tickets.append(ticket)
         threads.append(thread)
 
-    ticket_ids: list[int] = []
-    for start in range(0, count, 500):
-        ticket_ids += await _insert_ids(session, Ticket, tickets[start : start + 500])
-        report("tickets", len(ticket_ids), count)
-
-    messages = [
-        {**message, "ticket_id": ticket_id}
-        for ticket_id, thread in zip(ticket_ids, threads, strict=True)
-        for message in thread
-    ]
-    report("messages", 0, len(messages))
-    for start in range(0, len(messages), 1000):
-        await session.execute(insert(Message), messages[start : start + 1000])
-        report("messages", min(start + 1000, len(messages)), len(messages))
-    return len(ticket_ids), len(messages)
+    report("tickets", 0, count)
+    ticket_ids = await import_history(session, tickets, threads)
+    report("tickets", count, count)
+    messages = sum(len(thread) for thread in threads)
+    report("messages", messages, messages)
+    return len(ticket_ids), messages
 
 
 def _ticket(
@@ -416,7 +407,6 @@ def _ticket(
         "first_responded_at": first_response,
         "solved_at": solved_at,
         "closed_at": closed_at,
-        "last_seq": len(thread),
         "created_at": created,
         "updated_at": updated,
     }

@@ -15,6 +15,7 @@ from app.messages.schemas import MessageCreate, MessageOut
 from app.messages.service import do_add_message, do_retry_message, message_out, messages_of
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
+from app.tickets.events import TicketEvent, events_since
 from app.tickets.merge import do_bulk_update, do_merge_tickets
 from app.tickets.repository import TicketFilters
 from app.tickets.schemas import (
@@ -22,12 +23,15 @@ from app.tickets.schemas import (
     BulkResult,
     BulkUpdate,
     Channel,
+    EventActorOut,
     MergeIn,
     Priority,
     Status,
     TicketChanges,
     TicketCreate,
     TicketDetail,
+    TicketEventOut,
+    TicketEventsPage,
     TicketOut,
 )
 from app.tickets.service import access_ticket, do_create_ticket, do_update_ticket, list_tickets
@@ -37,6 +41,11 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
 
 def ticket_out(ticket: Any) -> TicketOut:
     return TicketOut(**{f: getattr(ticket, f) for f in TicketOut.__struct_fields__})
+
+
+def event_out(event: TicketEvent) -> TicketEventOut:
+    actor = EventActorOut(type=event.actor_type, id=event.actor_id) if event.actor_type else None
+    return TicketEventOut(seq=event.seq, type=event.type, at=event.at, actor=actor, data=event.data)
 
 
 def _changes(data: msgspec.Struct) -> dict[str, Any]:
@@ -133,6 +142,23 @@ class TicketController(Controller):
         ticket = await access_ticket(db_session, actor, ticket_id)
         messages = [message_out(m) for m in await messages_of(db_session, ticket.id)]
         return TicketDetail(**msgspec.structs.asdict(ticket_out(ticket)), messages=messages)
+
+    @get("/{ticket_id:int}/events", summary="The ticket's events after `since`, in seq order")
+    async def events(
+        self,
+        ticket_id: int,
+        actor: Actor,
+        db_session: AsyncSession,
+        since: Annotated[
+            int, Parameter(ge=0, le=2**63 - 1, description="the last seq you have")
+        ] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="Page size")] = 200,
+    ) -> TicketEventsPage:
+        ticket = await access_ticket(db_session, actor, ticket_id)
+        events = await events_since(db_session, ticket.id, since=since, limit=limit)
+        return TicketEventsPage(
+            items=[event_out(e) for e in events], next_since=events[-1].seq if events else since
+        )
 
     @patch("/{ticket_id:int}", summary="Change status, priority, assignee, team, tags, fields")
     async def update(

@@ -104,3 +104,23 @@ class BulkOut(Output):
 
 class MergeIn(Input):
     into_id: Id
+
+
+class EventActorOut(Output):
+    type: str  # agent, contact or system
+    id: int | None
+
+
+class TicketEventOut(Output):
+    seq: int
+    type: str
+    at: datetime
+    actor: EventActorOut | None
+    data: dict[str, Any]
+
+
+class TicketEventsPage(Output):
+    """Events after `since` in seq order; ask again with `since=next_since` for more."""
+
+    items: list[TicketEventOut]
+    next_since: int

@@ -1,5 +1,5 @@
-"""Tickets: create, read, change, list. Every change bumps the ticket's event sequence and
-writes an outbox event in the same transaction."""
+"""Tickets: create, read, change, list, with the permission checks and validation that
+come before the lifecycle (app.tickets.lifecycle) writes anything."""
 
 from __future__ import annotations
 
@@ -7,42 +7,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.agents.models import Agent, Skill, Team
-from app.audit.service import record, snapshot
 from app.auth.actor import Actor
 from app.contacts.identities import Identity, resolve_contact
 from app.errors import NotFound, ValidationFailed
-from app.messages.events import message_event
-from app.messages.models import Message
-from app.outbox.service import MESSAGE_CREATED, TICKET_CREATED, TICKET_UPDATED, emit
 from app.pagination import page_of, paginate
+from app.tickets.events import EventActor
+from app.tickets.lifecycle import NewMessage, NewTicket, change_ticket, open_ticket
 from app.tickets.models import Ticket
 from app.tickets.repository import TicketFilters, readable_tickets, ticket_for
-from app.tickets.workflow import apply_status, check_transition
-
-AUDITED_FIELDS = (
-    "status", "priority", "subject", "assignee_id", "team_id", "tags", "required_skill_ids",
-    "custom_fields",
-)  # fmt: skip
-
-
-async def next_seq(session: AsyncSession, ticket: Ticket, *, now: datetime) -> int:
-    """Claim the ticket's next event number; the row lock makes it safe under concurrency."""
-    seq = await session.scalar(
-        update(Ticket)
-        .where(Ticket.id == ticket.id)
-        .values(last_seq=Ticket.last_seq + 1, updated_at=now)
-        .returning(Ticket.last_seq)
-        .execution_options(synchronize_session=False)
-    )
-    assert seq is not None
-    set_committed_value(ticket, "last_seq", seq)
-    set_committed_value(ticket, "updated_at", now)
-    return seq
+from app.tickets.workflow import check_transition
 
 
 async def access_ticket(
@@ -111,57 +88,31 @@ async def do_create_ticket(
     contact, _ = await resolve_contact(
         session, [Identity.of("email", contact_email)], name=contact_name
     )
-    ticket = Ticket(
-        subject=subject,
-        priority=priority,
-        channel=channel,
-        contact_id=contact.id,
-        account_id=contact.account_id,
-        assignee_id=assignee_id,
-        team_id=team_id,
-        tags=clean_tags(tags),
-        custom_fields=dict(custom_fields or {}),
-        created_at=now,
-        updated_at=now,
-        last_seq=2,  # 1: the ticket was created, 2: its first message
-    )
-    session.add(ticket)
-    await session.flush()
-    message = Message(
-        ticket_id=ticket.id,
-        seq=2,
-        direction="inbound",
-        author_type="contact",
-        author_contact_id=contact.id,
-        body_text=body,
-        status="received",
-        created_at=now,
-        channel_data={"created_by_agent_id": actor.agent_id},
-    )
-    session.add(message)
-    await session.flush()
-    emit(session, topic=TICKET_CREATED, ticket_id=ticket.id, seq=1, payload=ticket_event(ticket))
-    emit(session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=2, payload=message_event(message))
-    record(
+    ticket, _ = await open_ticket(
         session,
-        actor_id=actor.agent_id,
-        action="ticket.create",
-        entity_type="ticket",
-        entity_id=ticket.id,
+        NewTicket(
+            subject=subject,
+            channel=channel,
+            contact_id=contact.id,
+            account_id=contact.account_id,
+            priority=priority,
+            assignee_id=assignee_id,
+            team_id=team_id,
+            tags=clean_tags(tags),
+            custom_fields=dict(custom_fields or {}),
+        ),
+        first_message=NewMessage(
+            direction="inbound",
+            author_type="contact",
+            author_contact_id=contact.id,
+            body_text=body,
+            status="received",
+            channel_data={"created_by_agent_id": actor.agent_id},
+        ),
+        actor=EventActor.agent(actor.agent_id),
+        now=now,
     )
     return ticket
-
-
-def ticket_event(ticket: Ticket, changed: Sequence[str] = ()) -> dict[str, Any]:
-    return {
-        "ticket_id": ticket.id,
-        "number": ticket.number,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "assignee_id": ticket.assignee_id,
-        "team_id": ticket.team_id,
-        "changed": list(changed),
-    }
 
 
 async def do_update_ticket(
@@ -171,48 +122,27 @@ async def do_update_ticket(
     ticket = await access_ticket(session, actor, ticket_id, for_update=True)
     if ticket.merged_into_id is not None:
         raise ValidationFailed.field("id", f"ticket was merged into {ticket.merged_into_id}")
-    before = snapshot(ticket, AUDITED_FIELDS)
+    values: dict[str, Any] = {}
     if "status" in changes:
         check_transition(ticket.status, changes["status"])
-        apply_status(ticket, changes["status"], now=now)
+        values["status"] = changes["status"]
     if "assignee_id" in changes:
         await check_assignee(session, changes["assignee_id"], field="assignee_id")
-        ticket.assignee_id = changes["assignee_id"]
+        values["assignee_id"] = changes["assignee_id"]
     if "team_id" in changes:
         await check_team(session, changes["team_id"], field="team_id")
-        ticket.team_id = changes["team_id"]
+        values["team_id"] = changes["team_id"]
     if "required_skill_ids" in changes:
         await check_skill_ids(session, changes["required_skill_ids"])
-        ticket.required_skill_ids = sorted(set(changes["required_skill_ids"]))
+        values["required_skill_ids"] = sorted(set(changes["required_skill_ids"]))
     if "tags" in changes:
-        ticket.tags = clean_tags(changes["tags"])
+        values["tags"] = clean_tags(changes["tags"])
     if "custom_fields" in changes:
-        ticket.custom_fields = {**ticket.custom_fields, **changes["custom_fields"]}
+        values["custom_fields"] = {**ticket.custom_fields, **changes["custom_fields"]}
     for field in ("priority", "subject"):
         if field in changes:
-            setattr(ticket, field, changes[field])
-    after = snapshot(ticket, AUDITED_FIELDS)
-    changed = sorted(k for k in after if after[k] != before[k])
-    if not changed:
-        return ticket
-    await session.flush()
-    seq = await next_seq(session, ticket, now=now)
-    record(
-        session,
-        actor_id=actor.agent_id,
-        action="ticket.update",
-        entity_type="ticket",
-        entity_id=ticket.id,
-        before=before,
-        after=after,
-    )
-    emit(
-        session,
-        topic=TICKET_UPDATED,
-        ticket_id=ticket.id,
-        seq=seq,
-        payload=ticket_event(ticket, changed),
-    )
+            values[field] = changes[field]
+    await change_ticket(session, ticket, values, actor=EventActor.agent(actor.agent_id), now=now)
     return ticket
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from app.errors import ValidationFailed
 from app.tickets.models import Ticket
@@ -28,15 +29,13 @@ def check_transition(current: str, target: str) -> None:
         )
 
 
-def apply_status(ticket: Ticket, target: str, *, now: datetime) -> None:
-    """Move the ticket to `target`; the caller has checked the transition."""
+def status_values(ticket: Ticket, target: str, *, now: datetime) -> dict[str, Any]:
+    """The column values that move `ticket` to `target` (empty if it is there already);
+    the caller has checked the transition and the lifecycle writes them."""
     if target == ticket.status:
-        return
-    ticket.status = target
+        return {}
     if target == "solved":
-        ticket.solved_at = now
-    elif target == "closed":
-        ticket.closed_at = now
-        ticket.solved_at = ticket.solved_at or now
-    else:
-        ticket.solved_at = None
+        return {"status": target, "solved_at": now}
+    if target == "closed":
+        return {"status": target, "closed_at": now, "solved_at": ticket.solved_at or now}
+    return {"status": target, "solved_at": None}

@@ -119,6 +119,7 @@ CASES = [
     Case("GET", "/api/v1/tickets", "agent", p("/api/v1/tickets")),
     Case("POST", "/api/v1/tickets", "agent", p("/api/v1/tickets"), lambda w: NEW_TICKET),
     Case("GET", "/api/v1/tickets/{ticket_id:int}", "agent", p("/api/v1/tickets/{ticket}")),
+    Case("GET", "/api/v1/tickets/{ticket_id:int}/events", "agent", p("/api/v1/tickets/{ticket}/events")),
     Case("PATCH", "/api/v1/tickets/{ticket_id:int}", "agent", p("/api/v1/tickets/{ticket}"), lambda w: {"priority": "low"}),
     Case("POST", "/api/v1/tickets/{ticket_id:int}/messages", "agent", p("/api/v1/tickets/{ticket}/messages"), lambda w: {"body": "hi", "internal": True}),
     Case("POST", "/api/v1/tickets/{ticket_id:int}/messages/{message_id:int}/retry", "agent", p("/api/v1/tickets/{ticket}/messages/{note}/retry")),

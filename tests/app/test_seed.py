@@ -12,6 +12,7 @@ from app.contacts.models import Contact, ContactIdentity
 from app.messages.models import Message
 from app.security.passwords import verify_password
 from app.seed import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, seed_demo
+from app.tickets.events import TicketEvent
 from app.tickets.models import PRIORITIES, STATUSES, Ticket
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -63,9 +64,21 @@ async def test_seed_demo_builds_a_consistent_helpdesk(db_session: AsyncSession) 
     ).all()
     by_ticket = dict(seqs)
     assert len(by_ticket) == 600
+    events = dict(
+        (
+            await db_session.execute(
+                select(
+                    TicketEvent.ticket_id,
+                    func.array_agg(aggregate_order_by(TicketEvent.type, TicketEvent.seq)),
+                ).group_by(TicketEvent.ticket_id)
+            )
+        ).all()
+    )
     for ticket in tickets:
-        assert by_ticket[ticket.id] == list(range(1, ticket.last_seq + 1))
-        assert 1 <= ticket.last_seq <= 6
+        # seq 1 is the ticket's creation, then one seq per message: the timeline is complete.
+        assert by_ticket[ticket.id] == list(range(2, ticket.last_seq + 1))
+        assert events[ticket.id] == ["ticket.created"] + ["message.created"] * (ticket.last_seq - 1)
+        assert 2 <= ticket.last_seq <= 7
 
     directions = set(
         (await db_session.execute(select(Message.direction, Message.internal).distinct())).all()

@@ -6,6 +6,8 @@ or a second merge of the same pair.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,8 @@ from app.contacts.service.contacts import audit_snapshot, get_contact
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.messages.models import Message
 from app.outbox.service import CONTACT_MERGED, emit
+from app.tickets.events import SYSTEM, EventActor
+from app.tickets.lifecycle import move_contact_tickets
 from app.tickets.models import Ticket
 
 
@@ -82,7 +86,12 @@ def _fill_missing(target: Contact, source: Contact) -> None:
 
 
 async def do_merge_contacts(
-    session: AsyncSession, *, actor_id: int | None, source_id: int, target_id: int
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    source_id: int,
+    target_id: int,
+    now: datetime,
 ) -> Contact:
     """Move everything of `source` to `target`; the source stays as an empty pointer.
 
@@ -123,17 +132,14 @@ async def do_merge_contacts(
             execution_options=no_sync,
         )
     ).all()
-    ticket_ids = (
-        await session.scalars(
-            update(Ticket)
-            .where(Ticket.contact_id == source_id)
-            .values(
-                contact_id=target_id, account_id=func.coalesce(Ticket.account_id, target.account_id)
-            )
-            .returning(Ticket.id),
-            execution_options=no_sync,
-        )
-    ).all()
+    ticket_ids = await move_contact_tickets(
+        session,
+        source_contact_id=source_id,
+        target_contact_id=target_id,
+        target_account_id=target.account_id,
+        actor=EventActor.agent(actor_id) if actor_id is not None else SYSTEM,
+        now=now,
+    )
     messages = await session.execute(
         update(Message)
         .where(Message.author_contact_id == source_id)

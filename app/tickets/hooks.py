@@ -1,0 +1,86 @@
+"""The lifecycle's extension points: what runs after a ticket changes or a message arrives.
+
+SLA recomputation, routing, realtime and search indexing plug in here without the lifecycle
+knowing them: the composition root (app.main, app.worker, app.cli) builds one
+`LifecycleHooks` and installs it on its sessionmaker with `install_hooks`, so every session
+carries it in `session.info`. A hook runs inside the transaction of the change, after the
+change and its events are written (flushed), and may write in the same session; raising
+aborts the change. Keep hooks quick: slow work belongs in a job fed by the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.messages.models import Message
+from app.tickets.events import EventActor
+from app.tickets.models import Ticket
+
+HOOKS_KEY = "lifecycle_hooks"
+
+
+@dataclass(frozen=True)
+class TicketChanged:
+    """A ticket was opened or its fields changed (`changes`: field -> (before, after))."""
+
+    ticket: Ticket
+    event_type: str
+    seq: int
+    changes: dict[str, tuple[Any, Any]]
+    actor: EventActor
+    now: datetime
+
+    @property
+    def created(self) -> bool:
+        return self.event_type == "ticket.created"
+
+
+@dataclass(frozen=True)
+class MessageAppended:
+    """A message or note was stored on a ticket (inbound, reply, note, system message)."""
+
+    ticket: Ticket
+    message: Message
+    seq: int
+    actor: EventActor
+    now: datetime
+
+
+TicketHook = Callable[[AsyncSession, TicketChanged], Awaitable[None]]
+MessageHook = Callable[[AsyncSession, MessageAppended], Awaitable[None]]
+
+
+@dataclass
+class LifecycleHooks:
+    after_ticket_change: list[TicketHook] = field(default_factory=list)
+    after_message_appended: list[MessageHook] = field(default_factory=list)
+
+
+NO_HOOKS = LifecycleHooks()
+
+
+def install_hooks(sessionmaker: async_sessionmaker[AsyncSession], hooks: LifecycleHooks) -> None:
+    """Every session this sessionmaker makes from now on runs these hooks."""
+    info = dict(sessionmaker.kw.get("info") or {})
+    info[HOOKS_KEY] = hooks
+    sessionmaker.configure(info=info)
+
+
+def hooks_of(session: AsyncSession) -> LifecycleHooks:
+    hooks = session.info.get(HOOKS_KEY)
+    return hooks if isinstance(hooks, LifecycleHooks) else NO_HOOKS
+
+
+async def run_ticket_hooks(session: AsyncSession, change: TicketChanged) -> None:
+    for hook in hooks_of(session).after_ticket_change:
+        await hook(session, change)
+
+
+async def run_message_hooks(session: AsyncSession, appended: MessageAppended) -> None:
+    for hook in hooks_of(session).after_message_appended:
+        await hook(session, appended)

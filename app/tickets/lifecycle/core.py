@@ -1,0 +1,114 @@
+"""The one write path of ticket state: seq allocation, events, outbox rows, audit, hooks.
+
+Every operation changes the ticket row and claims its next `seq` numbers in one UPDATE
+(which also takes the row lock), then writes one `ticket_events` row and one outbox row per
+event. The ORM object is brought up to date with `set_committed_value`, so nothing is left
+dirty for a later flush to write behind the lifecycle's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.audit.service import jsonable
+from app.outbox.service import emit
+from app.tickets.events import EventActor, TicketEvent
+from app.tickets.models import Ticket
+
+# The ticket fields an event's `changes` may name; a client applies them in seq order.
+STATE_FIELDS = (
+    "subject", "status", "priority", "channel", "inbox_id", "contact_id", "account_id",
+    "assignee_id", "team_id", "required_skill_ids", "tags", "custom_fields",
+    "first_responded_at", "solved_at", "closed_at", "merged_into_id", "linked_ticket_id",
+)  # fmt: skip
+
+
+def ticket_state(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as an event carries it (JSON-ready)."""
+    state: dict[str, Any] = jsonable({f: getattr(ticket, f) for f in STATE_FIELDS})
+    return {"ticket_id": ticket.id, "number": ticket.number, **state}
+
+
+def ticket_summary(ticket: Ticket, changed: Sequence[str] = ()) -> dict[str, Any]:
+    """What every ticket event says about the ticket, for subscribers that only route."""
+    return {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee_id": ticket.assignee_id,
+        "team_id": ticket.team_id,
+        "changed": list(changed),
+    }
+
+
+def changes_payload(changes: Mapping[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
+    return {f: {"from": jsonable(old), "to": jsonable(new)} for f, (old, new) in changes.items()}
+
+
+def diff(ticket: Ticket, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The fields whose value would change: field -> (before, after)."""
+    return {f: (getattr(ticket, f), v) for f, v in values.items() if getattr(ticket, f) != v}
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    data: dict[str, Any]
+
+
+async def claim_seqs(
+    session: AsyncSession,
+    ticket: Ticket,
+    count: int,
+    *,
+    values: Mapping[str, Any] | None = None,
+    now: datetime,
+) -> int:
+    """Apply `values` to the ticket and claim `count` seq numbers in one UPDATE; returns the
+    first. The UPDATE takes the row lock, so concurrent claims are serialised."""
+    values = dict(values or {})
+    last_seq = await session.scalar(
+        update(Ticket)
+        .where(Ticket.id == ticket.id)
+        .values(**values, last_seq=Ticket.last_seq + count, updated_at=now)
+        .returning(Ticket.last_seq)
+        .execution_options(synchronize_session=False)
+    )
+    assert last_seq is not None
+    for name, value in {**values, "last_seq": last_seq, "updated_at": now}.items():
+        set_committed_value(ticket, name, value)
+    return int(last_seq) - count + 1
+
+
+def write_events(
+    session: AsyncSession,
+    ticket_id: int,
+    first_seq: int,
+    events: Sequence[Event],
+    *,
+    actor: EventActor,
+    now: datetime,
+) -> None:
+    """The events' timeline rows and their outbox rows (the outbox payload is the data)."""
+    for offset, event in enumerate(events):
+        seq = first_seq + offset
+        session.add(
+            TicketEvent(
+                ticket_id=ticket_id,
+                seq=seq,
+                type=event.type,
+                at=now,
+                actor_type=actor.type,
+                actor_id=actor.id,
+                data=event.data,
+            )
+        )
+        emit(session, topic=event.type, ticket_id=ticket_id, seq=seq, payload=event.data)

@@ -1,0 +1,257 @@
+"""Appending messages and notes to a ticket, and recording what a channel did with a reply.
+
+The automatic transitions live here, next to the append that causes them: a customer
+writing again moves a pending or solved ticket (or a closed one the caller chose to reopen)
+back to open, and the first public agent reply moves a new ticket to open and sets
+`first_responded_at`. Each is its own `ticket.updated` event after the message's, claimed
+in the same UPDATE, and audited when an agent caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import record
+from app.messages.events import message_event
+from app.messages.models import Attachment, Message
+from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, TICKET_UPDATED
+from app.tickets.events import EventActor
+from app.tickets.hooks import MessageAppended, TicketChanged, run_message_hooks, run_ticket_hooks
+from app.tickets.lifecycle.core import (
+    Event,
+    changes_payload,
+    claim_seqs,
+    diff,
+    ticket_summary,
+    write_events,
+)
+from app.tickets.models import Ticket
+from app.tickets.workflow import REOPENED_BY_CUSTOMER, status_values
+
+DELIVERY_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    direction: str  # inbound or outbound
+    author_type: str  # contact, agent or system
+    body_text: str
+    status: str  # received for inbound; queued or sent for outbound
+    author_contact_id: int | None = None
+    author_agent_id: int | None = None
+    internal: bool = False
+    subject: str | None = None
+    body_html: str | None = None
+    inbox_id: int | None = None
+    external_id: str | None = None
+    channel_data: dict[str, Any] = field(default_factory=dict)
+    # Machine mail (auto-replies, alerts): stored, but it never reopens a ticket.
+    automated: bool = False
+    # When the message arrived, if not now (an email's import time).
+    created_at: datetime | None = None
+    # When the sender wrote it (email's Date): where it reads in the conversation.
+    dated_at: datetime | None = None
+    sent_at: datetime | None = None
+    # The external ids it answers (email References), for threading the other way round.
+    referenced_ids: tuple[str, ...] = ()
+
+
+def message_appended(message: Message) -> Event:
+    return Event(MESSAGE_CREATED, message_event(message))
+
+
+async def insert_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    new: NewMessage,
+    *,
+    seq: int,
+    attachments: Sequence[Attachment] = (),
+    now: datetime | None = None,
+) -> Message:
+    message = Message(
+        ticket_id=ticket.id,
+        seq=seq,
+        direction=new.direction,
+        author_type=new.author_type,
+        author_contact_id=new.author_contact_id,
+        author_agent_id=new.author_agent_id,
+        internal=new.internal,
+        subject=new.subject,
+        body_text=new.body_text,
+        body_html=new.body_html,
+        inbox_id=new.inbox_id,
+        external_id=new.external_id,
+        status=new.status,
+        channel_data={**new.channel_data, **({"automated": True} if new.automated else {})},
+        created_at=new.created_at or now or ticket.updated_at,
+        dated_at=new.dated_at,
+        sent_at=new.sent_at,
+        referenced_ids=list(new.referenced_ids),
+    )
+    session.add(message)
+    await session.flush()
+    for attachment in attachments:
+        attachment.message_id = message.id
+    return message
+
+
+async def run_appended_hooks(
+    session: AsyncSession,
+    ticket: Ticket,
+    message: Message,
+    *,
+    seq: int,
+    actor: EventActor,
+    now: datetime,
+) -> None:
+    await run_message_hooks(session, MessageAppended(ticket, message, seq, actor, now))
+
+
+def automatic_values(ticket: Ticket, new: NewMessage, *, now: datetime) -> dict[str, Any]:
+    """What appending `new` changes on the ticket by itself."""
+    if new.direction == "inbound" and not new.automated:
+        if ticket.status in REOPENED_BY_CUSTOMER or ticket.status == "closed":
+            return status_values(ticket, "open", now=now)
+        return {}
+    if new.author_type == "agent" and not new.internal:
+        values = status_values(ticket, "open", now=now) if ticket.status == "new" else {}
+        if ticket.first_responded_at is None:
+            values["first_responded_at"] = now
+        return values
+    return {}
+
+
+async def append_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    new: NewMessage,
+    *,
+    attachments: Sequence[Attachment] = (),
+    actor: EventActor,
+    now: datetime,
+) -> Message:
+    """Store `new` on the ticket (the caller holds its row lock) with its events."""
+    changes = diff(ticket, automatic_values(ticket, new, now=now))
+    values = {f: v for f, (_, v) in changes.items()}
+    first = await claim_seqs(session, ticket, 2 if changes else 1, values=values, now=now)
+    message = await insert_message(
+        session, ticket, new, seq=first, attachments=attachments, now=now
+    )
+    events = [message_appended(message)]
+    if changes:
+        data = {**ticket_summary(ticket, sorted(changes)), "changes": changes_payload(changes)}
+        events.append(Event(TICKET_UPDATED, data))
+    write_events(session, ticket.id, first, events, actor=actor, now=now)
+    if actor.agent_id is not None:
+        record(
+            session,
+            actor_id=actor.agent_id,
+            action="ticket.note" if new.internal else "ticket.reply",
+            entity_type="ticket",
+            entity_id=ticket.id,
+            after={"message_id": message.id},
+        )
+        if "status" in changes:
+            old, target = changes["status"]
+            record(
+                session,
+                actor_id=actor.agent_id,
+                action="ticket.update",
+                entity_type="ticket",
+                entity_id=ticket.id,
+                before={"status": old},
+                after={"status": target},
+            )
+    await session.flush()
+    await run_appended_hooks(session, ticket, message, seq=first, actor=actor, now=now)
+    if changes:
+        change = TicketChanged(ticket, TICKET_UPDATED, first + 1, changes, actor, now)
+        await run_ticket_hooks(session, change)
+    return message
+
+
+async def record_delivery(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    status: str,
+    now: datetime,
+    external_id: str | None = None,
+    failure_reason: str | None = None,
+) -> Message | None:
+    """Record what the channel said about an outbound message.
+
+    States only move forward (queued < sent < delivered < read), so a late "sent" callback
+    cannot undo "read"; `failed` is accepted from any state but `read`. Locks the ticket
+    before the message, the order every other writer takes them in.
+    """
+    ticket_id = await session.scalar(select(Message.ticket_id).where(Message.id == message_id))
+    if ticket_id is None:
+        return None
+    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+    message = await session.scalar(
+        select(Message)
+        .where(Message.id == message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if ticket is None or message is None or message.direction != "outbound":
+        return None
+    if message.ticket_id != ticket.id:  # merged away meanwhile: follow it
+        return await record_delivery(
+            session,
+            message_id=message_id,
+            status=status,
+            now=now,
+            external_id=external_id,
+            failure_reason=failure_reason,
+        )
+    if status == "failed":
+        if message.status == "read":
+            return message
+    elif DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(message.status, -1):
+        return message
+    message.status = status
+    message.failure_reason = failure_reason if status == "failed" else None
+    if external_id:
+        message.external_id = external_id
+    if status == "sent":
+        message.sent_at = now
+    elif status == "delivered":
+        message.delivered_at = now
+    elif status == "read":
+        message.read_at = now
+    seq = await claim_seqs(session, ticket, 1, now=now)
+    data = {**message_event(message), "failure_reason": message.failure_reason}
+    write_events(
+        session,
+        ticket.id,
+        seq,
+        [Event(MESSAGE_STATUS_CHANGED, data)],
+        actor=EventActor("system"),
+        now=now,
+    )
+    await session.flush()
+    return message
+
+
+async def requeue_message(
+    session: AsyncSession, ticket: Ticket, message: Message, *, actor: EventActor, now: datetime
+) -> None:
+    """A failed reply goes back to `queued` for its channel (the caller checked it failed
+    and holds the ticket's row lock)."""
+    message.status = "queued"
+    message.failure_reason = None
+    seq = await claim_seqs(session, ticket, 1, now=now)
+    data = {**message_event(message), "failure_reason": None}
+    write_events(
+        session, ticket.id, seq, [Event(MESSAGE_STATUS_CHANGED, data)], actor=actor, now=now
+    )
+    await session.flush()
