@@ -15,8 +15,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
-from app.contacts.models import IDENTITY_KINDS, Contact, ContactIdentity
+from app.contacts.models import Contact, ContactIdentity
 from app.errors import ValidationFailed
+from app.inboxes.channels import IDENTITY_KINDS
 
 # A WhatsApp id is a phone number; a contact known by phone is the same person.
 EQUIVALENT_KINDS = {"whatsapp": "phone", "phone": "whatsapp"}

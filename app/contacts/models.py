@@ -8,8 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, IdMixin, TimestampMixin
 
-IDENTITY_KINDS = ("email", "phone", "whatsapp", "telegram", "messenger", "instagram", "widget")
-
 
 class Contact(IdMixin, TimestampMixin, Base):
     """A person. Their addresses on each channel live in `ContactIdentity` rows."""

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
 from app.accounts.schemas import NO_NUL, CustomFields, Name
+from app.inboxes.channels import IdentityKindName
 from app.schemas import Id, Input, Output
 
-IdentityKind = Literal["email", "phone", "whatsapp", "telegram", "messenger", "instagram", "widget"]
+IdentityKind = IdentityKindName
 Email = Annotated[
     str,
     msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),

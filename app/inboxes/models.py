@@ -6,15 +6,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
-
-CHANNELS = ("email", "chat", "whatsapp", "messenger", "instagram", "telegram", "api")
+from app.inboxes.channels import INBOX_CHANNELS
 
 
 class Inbox(IdMixin, TimestampMixin, Base):
     """A configured channel endpoint. Secret settings are kept only in `secrets_encrypted`."""
 
     __tablename__ = "inboxes"
-    __table_args__ = (CheckConstraint(f"channel IN {CHANNELS}", name="channel"),)
+    __table_args__ = (CheckConstraint(f"channel IN {INBOX_CHANNELS}", name="channel"),)
 
     name: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))

@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 
 from app.agents.schemas import Name
+from app.inboxes.channels import InboxChannelName
 from app.schemas import Id, Input, Output
 
 
@@ -14,7 +15,7 @@ class InboxCreate(Input):
     keys (see `app.inboxes.service.is_secret_key`) are split off and stored encrypted."""
 
     name: Name
-    channel: str
+    channel: InboxChannelName
     # Typed `Any` and checked by the service: Litestar reports a type error at a body field
     # whose name is also a dependency's ("settings") as a 500, not a 422.
     settings: Any = msgspec.field(default_factory=dict)

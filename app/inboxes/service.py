@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.service import check_id, check_teams
 from app.audit.service import record, snapshot
 from app.errors import FieldError, NotFound, ValidationFailed
-from app.inboxes.models import CHANNELS, Inbox
+from app.inboxes.channels import INBOX_CHANNELS
+from app.inboxes.models import Inbox
 from app.inboxes.schemas import InboxOut, InboxUpdate
 from app.pagination import page_of, paginate
 from app.security.crypto import SecretBox
@@ -49,8 +50,8 @@ def is_secret_key(key: str) -> bool:
 
 
 def check_channel(channel: str) -> str:
-    if channel not in CHANNELS:
-        raise ValidationFailed.field("channel", f"must be one of {', '.join(CHANNELS)}")
+    if channel not in INBOX_CHANNELS:
+        raise ValidationFailed.field("channel", f"must be one of {', '.join(INBOX_CHANNELS)}")
     return channel
 
 

@@ -10,21 +10,12 @@ from sqlalchemy.orm import selectinload
 
 from app.attachments.storage import AttachmentStore
 from app.contacts.models import Contact, ContactIdentity
+from app.inboxes.channels import channel
 from app.inboxes.models import Inbox
 from app.ingest.types import OutboundAttachment, OutboundMessage, SenderIdentity
 from app.messages.models import Message
 from app.security.crypto import SecretBox
 from app.tickets.models import Ticket
-
-# Which of the contact's addresses a reply on each channel goes to.
-RECIPIENT_KIND = {
-    "email": ("email",),
-    "whatsapp": ("whatsapp", "phone"),
-    "telegram": ("telegram",),
-    "messenger": ("messenger",),
-    "instagram": ("instagram",),
-    "chat": ("widget",),
-}
 
 
 class Undeliverable(Exception):
@@ -32,7 +23,7 @@ class Undeliverable(Exception):
 
 
 async def _recipient(session: AsyncSession, ticket: Ticket) -> SenderIdentity:
-    kinds = RECIPIENT_KIND.get(ticket.channel, ())
+    kinds = channel(ticket.channel).identity_kinds  # in order of preference
     contact = await session.get(Contact, ticket.contact_id)
     assert contact is not None
     identities = (

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.actor import Actor
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.inboxes.channels import channel
 from app.messages.models import Attachment, Message
 from app.messages.sanitize import sanitize_html, text_from_html
 from app.messages.schemas import AttachmentOut, DeliveryAttemptOut, MessageOut
@@ -19,9 +20,6 @@ from app.tickets.events import SYSTEM, EventActor
 from app.tickets.lifecycle import NewMessage, append_message, record_delivery, requeue_message
 from app.tickets.models import Ticket
 from app.tickets.service import access_ticket
-
-# Channels whose replies an adapter delivers; on others (api, web) a reply is just stored.
-TRANSPORT_CHANNELS = frozenset({"email", "chat", "whatsapp", "messenger", "instagram", "telegram"})
 
 
 def attachment_out(attachment: Attachment) -> AttachmentOut:
@@ -134,7 +132,7 @@ async def do_add_message(
         raise ValidationFailed.field("ticket", "ticket is closed; only internal notes can be added")
     uploads = await claim_uploads(session, actor, attachment_ids)
     delivered_by_adapter = bool(
-        not internal and ticket.channel in TRANSPORT_CHANNELS and ticket.inbox_id
+        not internal and channel(ticket.channel).outbound and ticket.inbox_id
     )
     message = await append_message(
         session,

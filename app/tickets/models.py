@@ -8,10 +8,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
+from app.inboxes.channels import CHANNEL_NAMES
 
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
-TICKET_CHANNELS = ("email", "chat", "whatsapp", "messenger", "instagram", "telegram", "api", "web")
 
 ticket_number_seq = Sequence("ticket_number_seq", start=1000, metadata=Base.metadata)
 
@@ -23,7 +23,7 @@ class Ticket(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(f"status IN {STATUSES}", name="status"),
         CheckConstraint(f"priority IN {PRIORITIES}", name="priority"),
-        CheckConstraint(f"channel IN {TICKET_CHANNELS}", name="channel"),
+        CheckConstraint(f"channel IN {CHANNEL_NAMES}", name="channel"),
         # Every list filter is backed by an index ending in id, the cursor's order.
         Index("ix_tickets_status_id", "status", "id"),
         Index("ix_tickets_priority_id", "priority", "id"),

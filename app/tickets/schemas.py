@@ -5,12 +5,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from app.inboxes.channels import ChannelName
 from app.messages.schemas import Body, MessageOut
 from app.schemas import Email, Id, Input, Name, Output, Tag
 
 Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
-Channel = Literal["email", "chat", "whatsapp", "messenger", "instagram", "telegram", "api", "web"]
+Channel = ChannelName
 Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=50)]
 CustomFields = Annotated[dict[str, Any], msgspec.Meta(max_length=100)]

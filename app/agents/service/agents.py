@@ -31,9 +31,9 @@ from app.auth.actor import Actor
 from app.auth.throttle import LoginThrottle
 from app.auth.tokens import revoke_tokens
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.inboxes.channels import CHANNEL_NAMES
 from app.pagination import page_of, paginate
 from app.security.passwords import hash_password, verify_password
-from app.tickets.models import TICKET_CHANNELS
 
 
 def normalize_email(email: str) -> str:
@@ -109,10 +109,10 @@ async def _flush_agent(session: AsyncSession, agent: Agent) -> None:
 
 
 def check_capacity(capacity: dict[str, int], *, field: str = "capacity") -> dict[str, int]:
-    unknown = sorted(set(capacity) - set(TICKET_CHANNELS))
+    unknown = sorted(set(capacity) - set(CHANNEL_NAMES))
     if unknown:
         raise ValidationFailed.field(
-            field, f"unknown channel {', '.join(unknown)}; use {', '.join(TICKET_CHANNELS)}"
+            field, f"unknown channel {', '.join(unknown)}; use {', '.join(CHANNEL_NAMES)}"
         )
     return dict(capacity)
 

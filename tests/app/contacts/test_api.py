@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditLog
-from app.contacts.models import IDENTITY_KINDS, Contact
+from app.contacts.models import Contact
 from app.contacts.schemas import IdentityKind
 from app.contacts.service import contacts as contacts_service
+from app.inboxes.channels import IDENTITY_KINDS
 from app.tickets.models import Ticket
 from tests.factories.agents import auth_headers, make_agent
 from tests.factories.contacts import make_account, make_contact
