@@ -5,7 +5,7 @@ yet pruned, then one `message.created` per message and a `ticket.created` at seq
 neither covers the seq.
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
