@@ -192,6 +192,7 @@ async def record_delivery(
     cannot undo "read"; `failed` is accepted from any state but `read`. Locks the ticket
     before the message, the order every other writer takes them in.
     """
+    await session.flush()  # the caller's pending changes survive the locked re-read below
     ticket_id = await session.scalar(select(Message.ticket_id).where(Message.id == message_id))
     if ticket_id is None:
         return None
