@@ -49,6 +49,7 @@ CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_setti
 # The front ends' builds inside the installed packages (package data); tests pass their own.
 BUILT_ASSETS = BuiltAssets(console=CONSOLE_DIST, widget=WIDGET_DIST)
 
+
 def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     """What runs after a ticket changes or a message is appended, in every process (web,
     worker, CLI). SLA, routing, realtime and search register here as they arrive."""
