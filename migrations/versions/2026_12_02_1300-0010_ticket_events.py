@@ -5,8 +5,8 @@ yet pruned, then one `message.created` per message and a `ticket.created` at seq
 neither covers the seq.
 
 Revision ID: 0010
-Revises: 0005
-Create Date: 2026-12-01 22:00:00
+Revises: 0006
+Create Date: 2026-12-02 13:00:00
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
