@@ -35,9 +35,9 @@ from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
-from app.mail.controller import InboundEmailController
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
@@ -63,6 +63,7 @@ API_ROUTERS: list[Any] = [
     TeamController,
     SkillController,
     InboxController,
+    InboundController,
     InboundEmailController,
     AccountController,
     ContactController,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import channels.email.importer
-from app.mail.models import InboundEmail
+from app.inbound.models import InboundItem
 from channels.email.imap import FetchedMessage, ImapMailbox
 from channels.email.poller import InboxPoller
 from channels.email.settings import EmailInboxSettings
@@ -116,7 +116,7 @@ class TimedPoller(InboxPoller):
             self.steps.import_ += time.perf_counter() - started
 
     async def import_one(
-        self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+        self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
     ) -> str:
         # Counted before the batch commits (a batch that falls back to one by one would
         # count twice; the benchmark's mailbox never does, and its summary reads the table).

@@ -6,6 +6,7 @@ from app.audit import models as audit
 from app.auth import models as auth
 from app.contacts import models as contacts
 from app.db.base import Base
+from app.inbound import models as inbound
 from app.inboxes import models as inboxes
 from app.mail import models as mail
 from app.messages import models as messages
@@ -22,6 +23,7 @@ __all__ = [
     "audit",
     "auth",
     "contacts",
+    "inbound",
     "inboxes",
     "mail",
     "messages",

@@ -26,16 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.attachments.storage import AttachmentStore
 from app.clock import Clock
 from app.db.engine import SessionMaker, transaction
+from app.inbound.models import InboundItem
+from app.inbound.service import (
+    Delivery,
+    known_external_ids,
+    locked_pending,
+    pending_ids,
+    store_deliveries,
+)
 from app.inboxes.models import Inbox
 from app.inboxes.service import inbox_secrets
-from app.mail.models import InboundEmail, MailboxState
-from app.mail.service import (
-    known_message_ids,
-    locked_pending,
-    mailbox_state,
-    pending_ids,
-    store_raw,
-)
+from app.mail.models import MailboxState
+from app.mail.service import mailbox_state
 from app.security.crypto import SecretBox
 from channels.email.addresses import hashed_id, message_id, raw_header
 from channels.email.imap import FetchedMessage, ImapConfig, ImapError, ImapMailbox
@@ -91,7 +93,7 @@ class InboxPoller:
         )
 
     async def import_one(
-        self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+        self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
     ) -> str:
         """Import one locked `pending` row in the caller's transaction."""
         return await import_email(
@@ -119,14 +121,14 @@ class InboxPoller:
     async def import_row(self, row_id: int, settings: EmailInboxSettings) -> str:
         try:
             async with transaction(self.sessionmaker) as session:
-                row = await session.get(InboundEmail, row_id, with_for_update=True)
+                row = await session.get(InboundItem, row_id, with_for_update=True)
                 if row is None or row.status != "pending":
                     return row.status if row else "missing"
                 return await self.import_one(session, row, settings)
         except Exception as exc:  # a bug or bad data in one message must not stop the inbox
             log.exception("inbox %s: importing stored email %s failed", self.inbox_id, row_id)
             async with transaction(self.sessionmaker) as session:
-                row = await session.get(InboundEmail, row_id, with_for_update=True)
+                row = await session.get(InboundItem, row_id, with_for_update=True)
                 if row is not None:
                     row.status = "failed"
                     row.error = f"import failed: {type(exc).__name__}: {exc}"[:2000]
@@ -146,17 +148,26 @@ class InboxPoller:
         async with transaction(self.sessionmaker) as session:
             state = await session.get(MailboxState, self.inbox_id, with_for_update=True)
             assert state is not None
-            known = await known_message_ids(session, self.inbox_id, list(ids.values()))
+            known = await known_external_ids(session, self.inbox_id, list(ids.values()))
             new: dict[str, FetchedMessage] = {}
             for fetched in batch:
                 # Skipped: the same message under an old UIDVALIDITY, or twice in the folder.
                 if ids[fetched.uid] not in known:
                     new.setdefault(ids[fetched.uid], fetched)
-            stored = await store_raw(
+            stored = await store_deliveries(
                 session,
                 inbox_id=self.inbox_id,
-                uidvalidity=uidvalidity,
-                messages=[(f.uid, f.raw, message_id) for message_id, f in new.items()],
+                channel_name="email",
+                deliveries=[
+                    Delivery(
+                        delivery_key=f"{uidvalidity}:{f.uid}",
+                        raw=f.raw,
+                        content_type="message/rfc822",
+                        external_id=message_id,
+                        meta={"uidvalidity": uidvalidity, "uid": f.uid},
+                    )
+                    for message_id, f in new.items()
+                ],
                 now=self.clock(),
             )
             state.last_uid = max(state.last_uid, *(f.uid for f in batch))

@@ -22,9 +22,9 @@ from app.accounts.models import Account
 from app.agents.models import Agent
 from app.auth.service import do_create_token
 from app.contacts.identities import Identity, resolve_contact
+from app.inbound.models import InboundItem
+from app.inbound.service import compress
 from app.inboxes.models import Inbox
-from app.mail.models import InboundEmail
-from app.mail.service import compress
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
 from tests.factories.assets import CONSOLE_SCRIPT, WIDGET_BUNDLE
 
@@ -101,6 +101,9 @@ CASES = [
     Case("GET", "/api/v1/inboxes/{inbox_id:int}/emails", "admin", p("/api/v1/inboxes/{inbox}/emails")),
     Case("GET", "/api/v1/inboxes/{inbox_id:int}/emails/{email_id:int}/raw", "admin", p("/api/v1/inboxes/{inbox}/emails/{email}/raw")),
     Case("POST", "/api/v1/inboxes/{inbox_id:int}/emails/{email_id:int}/retry", "admin", p("/api/v1/inboxes/{inbox}/emails/{email}/retry")),
+    Case("GET", "/api/v1/inboxes/{inbox_id:int}/inbound", "admin", p("/api/v1/inboxes/{inbox}/inbound")),
+    Case("GET", "/api/v1/inboxes/{inbox_id:int}/inbound/{item_id:int}/raw", "admin", p("/api/v1/inboxes/{inbox}/inbound/{email}/raw")),
+    Case("POST", "/api/v1/inboxes/{inbox_id:int}/inbound/{item_id:int}/retry", "admin", p("/api/v1/inboxes/{inbox}/inbound/{email}/retry")),
     Case("GET", "/api/v1/accounts", "agent", p("/api/v1/accounts")),
     Case("GET", "/api/v1/accounts/{account_id:int}", "agent", p("/api/v1/accounts/{account}")),
     Case("GET", "/api/v1/accounts/{account_id:int}/contacts", "agent", p("/api/v1/accounts/{account}/contacts")),
@@ -159,11 +162,13 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
     inbox = Inbox(name="Mail", channel="api", settings={})
     db_session.add_all([account, inbox])
     await db_session.flush()
-    email = InboundEmail(
+    email = InboundItem(
         inbox_id=inbox.id,
-        uidvalidity=1,
-        uid=1,
-        message_id_header="<m@x>",
+        channel="email",
+        delivery_key="1:1",
+        external_id="<m@x>",
+        content_type="message/rfc822",
+        meta={"uidvalidity": 1, "uid": 1},
         raw_compressed=compress(b"Subject: x\r\n\r\nbody"),
         size=20,
         status="failed",

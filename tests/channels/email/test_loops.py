@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import SessionMaker
-from app.mail.models import InboundEmail
+from app.inbound.models import InboundItem
 from app.messages.jobs import send_outbound
 from app.messages.models import Message
 from app.tickets.models import Ticket
@@ -103,7 +103,7 @@ async def test_our_own_mail_coming_back_is_ignored(
 
     await sync(poller)
 
-    rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.uid))).all()
+    rows = (await db_session.scalars(select(InboundItem).order_by(InboundItem.id))).all()
     assert [(r.status, r.error) for r in rows[1:]] == [
         ("ignored", "one of our own replies came back (mail loop)"),
         ("ignored", "sent from this inbox's own address (mail loop)"),
@@ -131,9 +131,7 @@ async def test_a_mail_loop_is_cut_by_the_rate_limit(
 
     await sync(poller)
 
-    statuses = (
-        await db_session.scalars(select(InboundEmail.status).order_by(InboundEmail.id))
-    ).all()
+    statuses = (await db_session.scalars(select(InboundItem.status).order_by(InboundItem.id))).all()
     assert statuses.count("imported") == 5
     assert statuses.count("rate_limited") == 7
     assert len(await outbound_queued(db_session)) == 5  # acknowledgements stop with the loop
@@ -176,7 +174,7 @@ async def test_two_robots_answering_each_other_stop(
     else:
         pytest.fail("the two robots are still writing to each other after 30 rounds")
 
-    statuses = (await db_session.scalars(select(InboundEmail.status))).all()
+    statuses = (await db_session.scalars(select(InboundItem.status))).all()
     assert answered == 5  # one acknowledgement per message let through, then silence
     assert statuses.count("imported") == 5
     assert statuses.count("rate_limited") == 1

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import SessionMaker
+from app.inbound.models import InboundItem
 from app.inboxes.models import Inbox
-from app.mail.models import InboundEmail
 from app.messages.jobs import send_outbound
 from app.messages.models import Message
 from channels.email.poller import InboxPoller, run_owned
@@ -47,9 +47,9 @@ async def test_new_mail_opens_a_ticket_and_is_marked_seen(
     [ticket] = await tickets(db_session)
     assert ticket.subject == "Printer on fire"
     assert ticket.channel == "email"
-    raw = await db_session.scalar(select(InboundEmail))
+    raw = await db_session.scalar(select(InboundItem))
     assert raw is not None
-    assert (raw.status, raw.message_id_header) == ("imported", "<first@customer.test>")
+    assert (raw.status, raw.external_id) == ("imported", "<first@customer.test>")
     assert "\\Seen" in mailbox.server.flags(mailbox.address, 1)
     assert len(await outbound_queued(db_session)) == 1  # the automatic acknowledgement
 
@@ -125,7 +125,7 @@ async def test_a_crash_mid_batch_imports_every_message_exactly_once(
         imports = 0
 
         async def import_one(
-            self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+            self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
         ) -> str:
             Crashing.imports += 1
             if Crashing.imports == 8:
@@ -142,7 +142,7 @@ async def test_a_crash_mid_batch_imports_every_message_exactly_once(
         await db_session.scalars(select(Message.external_id).where(Message.direction == "inbound"))
     ).all()
     assert sorted(inbound) == sorted(f"<q{n}@customer.test>" for n in range(30))
-    assert await db_session.scalar(select(func.count()).select_from(InboundEmail)) == 30
+    assert await db_session.scalar(select(func.count()).select_from(InboundItem)) == 30
     # The crash came before the batch was marked seen; the restart finished that too.
     for uid in (1, 8, 30):
         assert "\\Seen" in mailbox.server.flags(mailbox.address, uid)
@@ -160,16 +160,16 @@ async def test_a_message_that_breaks_the_import_fails_alone(
 
     class Buggy(InboxPoller):
         async def import_one(
-            self, session: AsyncSession, row: InboundEmail, settings: EmailInboxSettings
+            self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
         ) -> str:
-            if row.message_id_header == "<o3@c.test>":
+            if row.external_id == "<o3@c.test>":
                 raise RuntimeError("a bug in the importer")
             return await super().import_one(session, row, settings)
 
     buggy = like(poller, Buggy)
     await sync(buggy)
 
-    rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.uid))).all()
+    rows = (await db_session.scalars(select(InboundItem).order_by(InboundItem.id))).all()
     assert [r.status for r in rows] == ["imported"] * 3 + ["failed"] + ["imported"] * 2
     assert rows[3].error == "import failed: RuntimeError: a bug in the importer"
     assert len(await tickets(db_session)) == 5
@@ -205,7 +205,7 @@ async def test_imported_mail_is_moved_or_deleted_even_after_a_crash_before_that(
     assert await all_uids(mailbox) == []
     if after_import == "move":
         assert await all_uids(mailbox, "Done") == [1, 2, 3, 4, 5]
-    statuses = (await db_session.scalars(select(InboundEmail.status))).all()
+    statuses = (await db_session.scalars(select(InboundItem.status))).all()
     assert statuses == ["imported"] * 5
 
 
@@ -243,7 +243,7 @@ async def test_garbage_is_kept_reported_and_does_not_block_the_next_message(
 
     await sync(poller)
 
-    rows = (await db_session.scalars(select(InboundEmail).order_by(InboundEmail.id))).all()
+    rows = (await db_session.scalars(select(InboundItem).order_by(InboundItem.id))).all()
     assert [r.status for r in rows] == ["failed", "imported"]
     assert rows[0].error
     headers = await auth_headers(db_session, await make_agent(db_session, role="admin"))

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.db.engine import SessionMaker, transaction
-from app.mail.models import InboundEmail, MailboxState
+from app.inbound.models import InboundItem
+from app.mail.models import MailboxState
 from app.messages.models import Message
 from app.security.crypto import SecretBox
 from tests.channels.email.mailflow import (
@@ -152,7 +153,7 @@ async def test_a_worker_killed_mid_import_resumes_and_imports_each_message_once(
         ids = (
             await session.scalars(select(Message.external_id).where(Message.direction == "inbound"))
         ).all()
-        statuses = (await session.scalars(select(InboundEmail.status))).all()
+        statuses = (await session.scalars(select(InboundItem.status))).all()
     assert sorted(ids) == sorted(f"<k{n}@c.test>" for n in range(total))
     assert statuses == ["imported"] * total
     assert "Traceback" not in log.read_text()

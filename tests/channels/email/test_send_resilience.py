@@ -28,7 +28,9 @@ from tests.servers.smtp import SmtpServer
 
 TOTAL = 12
 ANSWER_DELAY = 2.0  # seconds the SMTP server takes to answer DATA: the kill lands in there
-TAKEOVER_BOUND = 10.0  # seconds from the kill until every send it interrupted runs again
+# Seconds from the kill until every send it interrupted runs again: 6-7 s on a quiet machine
+# (a 5 s lease, then the next poll); 13 s was seen with both CPUs busy with other work.
+TAKEOVER_BOUND = 15.0
 
 
 async def outbound(sessionmaker: SessionMaker) -> list[Message]:

@@ -10,12 +10,12 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.inbound.models import InboundItem
 from app.inboxes.models import Inbox
-from app.mail.models import InboundEmail
+from app.ingest.receive import KEPT_ASIDE
 from app.messages.models import Message
 from app.tickets.models import Ticket
 from app.tickets.participants import TicketParticipant
-from channels.email.importer import KEPT_ASIDE
 from channels.email.poller import InboxPoller
 from tests.channels.email.mailflow import mail, outbound_queued, sync, tickets
 from tests.factories.agents import auth_headers, make_agent
@@ -42,8 +42,8 @@ async def inbound(session: AsyncSession) -> list[Message]:
     return list((await session.scalars(stmt)).all())
 
 
-async def rows(session: AsyncSession) -> list[InboundEmail]:
-    return list((await session.scalars(select(InboundEmail).order_by(InboundEmail.id))).all())
+async def rows(session: AsyncSession) -> list[InboundItem]:
+    return list((await session.scalars(select(InboundItem).order_by(InboundItem.id))).all())
 
 
 @pytest.mark.parametrize("batches", [1, 2], ids=["one batch", "two batches"])

@@ -1,0 +1,1 @@
+"""The raw inbound store: every payload a provider delivers, kept before it is processed."""
