@@ -38,9 +38,11 @@ from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
+from app.ingest.webhooks import WebhookAdapters
 from app.security.crypto import SecretBox
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
+from app.webhooks import webhook_delivery, webhook_handshake
 from channels.email.settings import validate_email_settings
 from widgets import DIST as WIDGET_DIST
 
@@ -48,6 +50,9 @@ from widgets import DIST as WIDGET_DIST
 CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_settings}
 # The front ends' builds inside the installed packages (package data); tests pass their own.
 BUILT_ASSETS = BuiltAssets(console=CONSOLE_DIST, widget=WIDGET_DIST)
+# The channels that deliver by webhook, each with its adapter (WhatsApp, Messenger,
+# Instagram and Telegram register here as they are built).
+WEBHOOK_ADAPTERS: WebhookAdapters = {}
 
 
 def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
@@ -72,6 +77,8 @@ API_ROUTERS: list[Any] = [
     contact_tickets,
     healthz,
     readyz,
+    webhook_handshake,
+    webhook_delivery,
 ]
 
 
@@ -84,6 +91,7 @@ def create_app(
     settings_validators: SettingsValidators = CHANNEL_SETTINGS_VALIDATORS,
     assets: BuiltAssets = BUILT_ASSETS,
     hooks: LifecycleHooks | None = None,
+    webhook_adapters: WebhookAdapters | None = None,
 ) -> Litestar:
     hooks = hooks or build_lifecycle_hooks(settings)
 
@@ -149,6 +157,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.secret_box = SecretBox(settings.security.secret_key)
     app.state.settings_validators = settings_validators
+    app.state.webhook_adapters = WEBHOOK_ADAPTERS if webhook_adapters is None else webhook_adapters
     app.state.attachment_store = AttachmentStore(settings.storage)
     app.state.search_health = search_health
     app.state.assets = assets

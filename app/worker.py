@@ -28,9 +28,11 @@ from app.attachments.storage import AttachmentStore
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
+from app.inbound.jobs import process_inbound
 from app.ingest.types import ChannelSender
+from app.ingest.webhooks import WebhookAdapters
 from app.leases import LeasingWorker
-from app.main import build_lifecycle_hooks
+from app.main import WEBHOOK_ADAPTERS, build_lifecycle_hooks
 from app.messages.jobs import MAX_JOB_TRIES, send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
@@ -53,6 +55,7 @@ class JobContext(TypedDict):
     secret_box: SecretBox
     attachment_store: AttachmentStore
     senders: dict[str, ChannelSender]
+    webhook_adapters: WebhookAdapters
     # Set by arq for each job run.
     job_id: NotRequired[str]
     job_try: NotRequired[int]
@@ -104,6 +107,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["secret_box"] = SecretBox(settings.security.secret_key)
     ctx["attachment_store"] = AttachmentStore(settings.storage)
     ctx["senders"] = channel_senders(settings, ctx["http"])
+    ctx.setdefault("webhook_adapters", WEBHOOK_ADAPTERS)
     job_ctx = cast("JobContext", ctx)
     ctx["_background"] = [
         asyncio.create_task(task(job_ctx), name=f"relaydesk:{task.__name__}")
@@ -128,7 +132,11 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     # send_outbound bounds its own tries; arq's limit only sits above them (see MAX_JOB_TRIES).
-    functions = [func(send_outbound, max_tries=MAX_JOB_TRIES), outbox_jobs.prune_outbox]
+    functions = [
+        func(send_outbound, max_tries=MAX_JOB_TRIES),
+        func(process_inbound, max_tries=3),
+        outbox_jobs.prune_outbox,
+    ]
     # arq types ctx as a plain dict; ours is the JobContext TypedDict.
     cron_jobs = [cron(outbox_jobs.prune_outbox, hour={3}, minute={17})]  # type: ignore[arg-type]
     on_startup = startup

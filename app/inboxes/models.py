@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, text
@@ -7,6 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
 from app.inboxes.channels import INBOX_CHANNELS
+
+
+def new_public_key() -> str:
+    return secrets.token_urlsafe(18)
 
 
 class Inbox(IdMixin, TimestampMixin, Base):
@@ -22,3 +27,6 @@ class Inbox(IdMixin, TimestampMixin, Base):
     # Tickets opened here belong to this team unless routing says otherwise.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # The inbox's public name on the internet: webhook URLs (/webhooks/{channel}/{key}) and
+    # the chat widget's script tag carry it. Random, so inbox ids stay private.
+    public_key: Mapped[str] = mapped_column(String(40), unique=True, default=new_public_key)

@@ -46,5 +46,7 @@ class InboxOut(Output):
     secrets_readable: bool
     team_id: int | None
     is_active: bool
+    # Goes into webhook URLs and the chat widget's script tag.
+    public_key: str
     created_at: datetime
     updated_at: datetime

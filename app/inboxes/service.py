@@ -143,6 +143,7 @@ def inbox_out(inbox: Inbox, box: SecretBox) -> InboxOut:
         secrets_readable=secrets is not None,
         team_id=inbox.team_id,
         is_active=inbox.is_active,
+        public_key=inbox.public_key,
         created_at=inbox.created_at,
         updated_at=inbox.updated_at,
     )

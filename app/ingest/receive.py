@@ -15,7 +15,7 @@ The item always ends with a final status and, when something went wrong, a reaso
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,8 +60,11 @@ class Skip:
 
 
 # The channel's part: parse the item (and act on what only it understands, such as a
-# bounce) into the message to ingest, or say why there is none.
-Prepare = Callable[[AsyncSession, InboundItem], Awaitable[InboundMessage | Skip]]
+# bounce) into the messages to ingest (a webhook payload may carry several), or say why
+# there are none.
+Prepare = Callable[[AsyncSession, InboundItem], Awaitable[Sequence[InboundMessage] | Skip]]
+# When one payload holds several messages, the item reads as the most telling outcome.
+OUTCOME_ORDER = ("imported", "duplicate", "rate_limited", "ignored", "failed")
 
 
 async def _recent_and_waiting(
@@ -208,4 +211,18 @@ async def _process(
     prepared = await prepare(session, item)
     if isinstance(prepared, Skip):
         return finish(item, prepared.status, prepared.reason, now), []
-    return await receive(session, item, prepared, policy=policy, store=store, now=now)
+    if not prepared:
+        return finish(item, "ignored", "the delivery carries no message", now), []
+    outcomes: list[tuple[str, str | None]] = []
+    waiting: list[int] = []
+    first_message_id: int | None = None
+    for inbound in prepared:
+        status, more = await receive(session, item, inbound, policy=policy, store=store, now=now)
+        outcomes.append((status, item.error))
+        waiting += more
+        first_message_id = first_message_id or item.message_id
+        if len(prepared) > 1:
+            item.status = "pending"  # the next message is judged afresh (rate limit)
+    status, reason = min(outcomes, key=lambda o: OUTCOME_ORDER.index(o[0]))
+    item.message_id = first_message_id
+    return finish(item, status, reason, now), sorted(set(waiting))

@@ -164,7 +164,7 @@ async def _ingest_new(
 
     thread = await find_thread(session, inbound, contact=contact, replied_from=replied_from)
     ticket, linked_from = thread.ticket, thread.link_new_to
-    if ticket is None and not inbound.thread.may_open_ticket:
+    if ticket is None and not inbound.may_open_ticket:
         raise Unthreaded(inbound.external_id)
     html = sanitize_html(inbound.html) if inbound.html else None
     # Attachments first (as uploads with no message yet), so inline images can point at them.

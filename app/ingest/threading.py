@@ -177,7 +177,7 @@ async def find_thread(
             ticket = await _follow_merges(session, ticket)
     if ticket is not None:
         # An auto-reply is recorded on a closed ticket: opening one for it would be noise.
-        joins_closed = inbound.thread.reopen_closed or not inbound.thread.may_open_ticket
+        joins_closed = inbound.thread.reopen_closed or not inbound.may_open_ticket
         if ticket.status == "closed" and not joins_closed:
             return Thread(None, link_new_to=ticket.id, tied=tied)
         return Thread(ticket, tied=tied)

@@ -63,9 +63,17 @@ class InboundMessage:
     sent_at: datetime | None = None
     # Auto-replies and other machine mail: recorded, but they never reopen or trigger replies.
     automated: bool = False
+    # An automatic answer to another message (RFC 3834 auto-replied, an out-of-office), on
+    # any channel: it joins the conversation it answers or opens nothing; the inbound store
+    # keeps it aside until that conversation's message arrives.
+    auto_reply: bool = False
     # Other people on the conversation (email CC); they become the ticket's participants.
     participants: tuple[str, ...] = ()
     channel_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def may_open_ticket(self) -> bool:
+        return self.thread.may_open_ticket and not self.auto_reply
 
 
 @dataclass(frozen=True)

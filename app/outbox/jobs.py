@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete
 
 from app.db.engine import transaction
+from app.inbound import jobs as inbound_jobs
 from app.outbox.models import OutboxEvent
 from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED
 
@@ -44,6 +45,7 @@ def queued_reply_jobs(payload: dict[str, Any]) -> list[JobRequest]:
 TOPIC_JOBS: dict[str, TopicMapper] = {
     MESSAGE_CREATED: queued_reply_jobs,
     MESSAGE_STATUS_CHANGED: queued_reply_jobs,
+    **inbound_jobs.TOPICS,
 }
 
 

@@ -76,7 +76,7 @@ async def import_email(
 ) -> str:
     """Import a `pending` item (the caller holds its lock); returns its final status."""
 
-    async def prepare(session: AsyncSession, item: InboundItem) -> InboundMessage | Skip:
+    async def prepare(session: AsyncSession, item: InboundItem) -> list[InboundMessage] | Skip:
         try:
             parsed = parse_email(decompress(item.raw_compressed))
         except EmailParseError as exc:
@@ -86,7 +86,7 @@ async def import_email(
             return Skip("ignored", "sent from this inbox's own address (mail loop)")
         await _record_bounce(session, parsed, item.inbox_id, now)
         try:
-            return to_inbound(parsed, inbox_id=item.inbox_id, settings=settings, received_at=now)
+            return [to_inbound(parsed, inbox_id=item.inbox_id, settings=settings, received_at=now)]
         except ValueError as exc:
             return Skip("failed", str(exc))
 

@@ -37,7 +37,6 @@ def to_inbound(
             ticket_number=hints.ticket_number,
             reopen_closed=settings.closed_ticket_reply == "reopen",
             same_domain_participants=settings.same_domain_participants,
-            may_open_ticket=not parsed.auto_reply,
         ),
         attachments=tuple(
             InboundAttachment(a.filename, a.content_type, a.data, a.content_id, a.inline)
@@ -46,6 +45,7 @@ def to_inbound(
         received_at=received_at,
         sent_at=parsed.date,
         automated=parsed.auto_submitted or parsed.bounce is not None,
+        auto_reply=parsed.auto_reply,
         participants=participants,
         channel_data={
             "message_id": parsed.message_id,

@@ -37,7 +37,7 @@ class World:
     agents: dict[str, Agent]
     tokens: dict[str, str]
     token_ids: dict[str, int]
-    ids: dict[str, int]
+    ids: dict[str, Any]
 
 
 Path = Callable[[World, str], str]
@@ -64,6 +64,9 @@ CASES = [
     Case("GET", "/healthz", "public", p("/healthz")),
     Case("GET", "/readyz", "public", p("/readyz")),
     Case("GET", "/metrics", "public", p("/metrics")),
+    # Providers authenticate by signature, not as agents (tests/app/webhooks checks that).
+    Case("GET", "/webhooks/{channel:str}/{public_key:str}", "public", p("/webhooks/telegram/{inbox_key}")),
+    Case("POST", "/webhooks/{channel:str}/{public_key:str}", "public", p("/webhooks/telegram/{inbox_key}"), lambda w: {"update_id": 1}),
     Case("GET", "/", "public", p("/")),
     Case("GET", "/console", "public", p("/console")),
     Case("GET", "/console/{path:path}", "public", p("/console/tickets/1")),
@@ -213,6 +216,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "attachment": upload["id"],
         "note": note.json()["id"],
         "email": email.id,
+        "inbox_key": inbox.public_key,
     }
     return World(agents, tokens, token_ids, ids)
 
