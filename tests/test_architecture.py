@@ -200,3 +200,128 @@ def test_the_ticket_write_check_sees_writes(tmp_path: Path) -> None:
         "message.status = 'sent'\n"
     )
     assert sorted(line for line, _ in _ticket_writes(sample)) == [1, 2, 3, 4, 5]
+
+
+# Bounded contexts of app/: packages that change together. Inside one, packages use each
+# other freely; between contexts imports go one way only, so each context can be read,
+# tested and changed without the ones that build on it.
+CONTEXTS = {
+    "staff": {"agents", "auth"},
+    "customers": {"accounts", "contacts"},
+    "inboxes": {"inboxes"},
+    "conversations": {"tickets", "messages", "attachments"},
+    "intake": {"ingest", "inbound", "mail"},
+    "console": {"console"},
+    "health": {"health"},
+    # Shared by every context, and importing none.
+    "kernel": {"db", "security", "audit", "outbox"},
+}
+# Leaf modules inside a context that every context may use: they import no context.
+SHARED_MODULES = {
+    "app.auth.actor": "the caller every permission check takes",
+    "app.inboxes.channels": "the channel registry",
+    "app.ingest.types": "the channel port's message types",
+    "app.attachments.storage": "files on disk by hash",
+    "app.outbox.service": "writing an event into the outbox",
+}
+# The web layer and the wiring sit above every context and may use them all.
+ABOVE_CONTEXTS = ("controller", "deps")
+WIRING = {"app.outbox.jobs": "which job each committed event triggers"}
+
+
+def _context_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "app" or len(parts) < 3:
+        return None  # app itself and its top-level modules (errors, main, ...)
+    return next((name for name, pkgs in CONTEXTS.items() if parts[1] in pkgs), None)
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _context_edges() -> dict[tuple[str, str], list[str]]:
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in files("app"):
+        module = _module_name(path)
+        source = _context_of(module)
+        if source is None or module.endswith(ABOVE_CONTEXTS) or module in WIRING:
+            continue
+        for line, imported in imports(path):
+            target = _context_of(imported)
+            if target is None or target == source or imported in SHARED_MODULES:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            edges.setdefault((source, target), []).append(f"{rel}:{line} imports {imported}")
+    return edges
+
+
+def test_no_import_cycle_between_contexts() -> None:
+    """A cycle makes two contexts one in disguise: neither can be understood, tested or
+    changed alone, and import order starts to matter (the bug a cycle eventually causes)."""
+    edges = _context_edges()
+    graph: dict[str, set[str]] = {}
+    for source, target in edges:
+        graph.setdefault(source, set()).add(target)
+    assert all(source != "kernel" for source, _ in edges), (
+        "the kernel imports no context:\n"
+        + "\n".join(
+            line for (source, _), lines in edges.items() if source == "kernel" for line in lines
+        )
+    )
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt}))
+            for nxt in graph.get(start, ())
+        )
+
+    cycles = [
+        "\n".join([f"{a} -> {b} closes a cycle:", *edges[(a, b)]])
+        for a, b in sorted(edges)
+        if reaches(b, a, {b})
+    ]
+    assert not cycles, "\n".join(cycles)
+
+
+def _owners() -> dict[str, str]:
+    """Model class name -> the context whose table it is."""
+    owners = {}
+    for path in files("app"):
+        context = _context_of(_module_name(path))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(s, ast.Assign)
+                and any(getattr(t, "id", "") == "__tablename__" for t in s.targets)
+                for s in node.body
+            ):
+                owners[node.name] = context or "kernel"
+    return owners
+
+
+def test_a_context_writes_another_contexts_tables_only_through_its_services() -> None:
+    """A table has one owner that keeps its rules (events, audit, invariants); a second
+    writer reaching in with INSERT/UPDATE/DELETE is how those rules get skipped."""
+    owners = _owners()
+    found = []
+    for path in files("app"):
+        module = _module_name(path)
+        context = _context_of(module)
+        if context is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            model = None
+            if name in owners:
+                model = name  # constructing a row
+            elif name in {"insert", "update", "delete"} and node.args:
+                model = getattr(node.args[0], "id", None)
+            if model in owners and owners[model] != context:
+                found.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} writes {model} "
+                    f"({owners[model]}'s table) from {context}"
+                )
+    assert not found, "\n".join(found)

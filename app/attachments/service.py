@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.storage import AttachmentStore, safe_filename
 from app.auth.actor import Actor
 from app.errors import NotFound
+from app.ingest.types import InboundAttachment
 from app.messages.models import Attachment, Message
 from app.tickets.models import Ticket
 from app.tickets.repository import readable_by
+
+
+async def store_received_files(
+    session: AsyncSession, *, store: AttachmentStore, files: Sequence[InboundAttachment]
+) -> list[Attachment]:
+    """Files that came with an inbound message, stored and numbered before the message
+    itself (its HTML points at them by id); the lifecycle attaches them to it."""
+    stored = [
+        Attachment(
+            filename=safe_filename(item.filename),
+            content_type=item.content_type.lower(),
+            size=len(item.data),
+            sha256=await store.save(item.data),
+            content_id=item.content_id,
+            inline=item.inline,
+        )
+        for item in files
+    ]
+    if stored:
+        session.add_all(stored)
+        await session.flush()
+    return stored
 
 
 async def do_upload(

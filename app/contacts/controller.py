@@ -11,13 +11,13 @@ from app.contacts.service import (
     contact_out,
     do_create_contact,
     do_delete_contact,
-    do_merge_contacts,
     do_update_contact,
     get_contact,
     list_contacts,
 )
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
+from app.tickets.contact_merge import do_merge_contacts
 
 
 class ContactController(Controller):

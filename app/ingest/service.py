@@ -19,7 +19,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.attachments.storage import AttachmentStore, safe_filename
+from app.attachments.service import store_received_files
+from app.attachments.storage import AttachmentStore
 from app.contacts.identities import Identity, resolve_contact
 from app.contacts.models import Contact
 from app.errors import ValidationFailed
@@ -167,21 +168,8 @@ async def _ingest_new(
     if ticket is None and not inbound.may_open_ticket:
         raise Unthreaded(inbound.external_id)
     html = sanitize_html(inbound.html) if inbound.html else None
-    # Attachments first (as uploads with no message yet), so inline images can point at them.
-    stored = [
-        Attachment(
-            filename=safe_filename(item.filename),
-            content_type=item.content_type.lower(),
-            size=len(item.data),
-            sha256=await store.save(item.data),
-            content_id=item.content_id,
-            inline=item.inline,
-        )
-        for item in inbound.attachments
-    ]
-    if stored:
-        session.add_all(stored)
-        await session.flush()
+    # Attachments first (with no message yet), so inline images can point at them.
+    stored = await store_received_files(session, store=store, files=inbound.attachments)
     if html:
         html = link_inline_images(html, stored)
     received = inbound.received_at or now

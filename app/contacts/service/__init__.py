@@ -22,7 +22,7 @@ from app.contacts.service.contacts import (
     get_contact,
     with_identities,
 )
-from app.contacts.service.merge import do_delete_contact, do_merge_contacts
+from app.contacts.service.merge import do_delete_contact
 from app.contacts.service.search import (
     MIN_PHONE_DIGITS,
     PHONE_QUERY,
@@ -44,7 +44,6 @@ __all__ = [
     "contact_out",
     "do_create_contact",
     "do_delete_contact",
-    "do_merge_contacts",
     "do_update_contact",
     "get_contact",
     "list_account_contacts",

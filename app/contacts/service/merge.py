@@ -1,14 +1,15 @@
 """Removing a contact: deleting one that never wrote in, or merging it into another.
 
-Both lock the contact rows first (see `_lock_contacts`), so they cannot race a new ticket
-or a second merge of the same pair.
+Both lock the contact rows first (see `lock_contacts`), so they cannot race a new ticket
+or a second merge of the same pair. A merge moves the contact's conversations too; that
+part is the tickets domain's (app.tickets.contact_merge), which calls `merge_records`
+here for what belongs to contacts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.service import check_id
@@ -16,14 +17,21 @@ from app.audit.service import record
 from app.contacts.models import Contact, ContactIdentity
 from app.contacts.service.contacts import audit_snapshot, get_contact
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.messages.models import Message
-from app.outbox.service import CONTACT_MERGED, emit
-from app.tickets.events import SYSTEM, EventActor
-from app.tickets.lifecycle import move_contact_tickets
-from app.tickets.models import Ticket
+
+# What keeps a contact alive, by the foreign key the database refuses the delete with.
+IN_USE = {
+    "fk_tickets_contact_id_contacts": (
+        "contact_has_tickets",
+        "contact {id} has tickets; merge it into another contact instead",
+    ),
+    "fk_messages_author_contact_id_contacts": (
+        "contact_has_messages",
+        "contact {id} wrote messages on other tickets; merge it instead",
+    ),
+}
 
 
-async def _lock_contacts(session: AsyncSession, *ids: int) -> dict[int, Contact]:
+async def lock_contacts(session: AsyncSession, *ids: int) -> dict[int, Contact]:
     """Row locks in id order, so two merges of the same pair cannot deadlock."""
     rows = await session.scalars(
         select(Contact)
@@ -40,34 +48,31 @@ async def do_delete_contact(
 ) -> None:
     """Only a contact with no tickets and no messages; otherwise merge it instead.
 
-    The row lock makes a concurrent ticket insert wait (its foreign key check needs a
-    share lock on the row), so the emptiness check cannot be overtaken.
+    The database's foreign keys decide, in the same statement as the delete, so no
+    ticket created meanwhile can be orphaned.
     """
-    if contact_id not in await _lock_contacts(session, check_id("contact", contact_id)):
+    if contact_id not in await lock_contacts(session, check_id("contact", contact_id)):
         raise NotFound(f"contact {contact_id} does not exist")
     contact = await get_contact(session, contact_id)
-    tickets = await session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.contact_id == contact_id)
-    )
-    if tickets:
-        raise Conflict(
-            f"contact {contact_id} has {tickets} ticket(s); merge it into another contact instead",
-            code="contact_has_tickets",
-        )
-    if await session.scalar(select(exists().where(Message.author_contact_id == contact_id))):
-        raise Conflict(
-            f"contact {contact_id} wrote messages on other tickets; merge it instead",
-            code="contact_has_messages",
-        )
     before = audit_snapshot(contact)
-    # Contacts merged into this one are empty shells that only point here. Core deletes:
-    # the database cascades to identities (the ORM would try to orphan them instead).
-    merged = (
-        await session.scalars(
-            delete(Contact).where(Contact.merged_into_id == contact_id).returning(Contact.id)
-        )
-    ).all()
-    await session.execute(delete(Contact).where(Contact.id == contact_id))
+    try:
+        async with session.begin_nested():
+            # Contacts merged into this one are empty shells that only point here. Core
+            # deletes: the database cascades to identities (the ORM would orphan them).
+            merged = (
+                await session.scalars(
+                    delete(Contact)
+                    .where(Contact.merged_into_id == contact_id)
+                    .returning(Contact.id)
+                )
+            ).all()
+            await session.execute(delete(Contact).where(Contact.id == contact_id))
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        if constraint not in IN_USE:
+            raise
+        code, detail = IN_USE[constraint]
+        raise Conflict(detail.format(id=contact_id), code=code) from None
     record(
         session,
         actor_id=actor_id,
@@ -85,22 +90,13 @@ def _fill_missing(target: Contact, source: Contact) -> None:
     target.custom_fields = {**source.custom_fields, **target.custom_fields}
 
 
-async def do_merge_contacts(
-    session: AsyncSession,
-    *,
-    actor_id: int | None,
-    source_id: int,
-    target_id: int,
-    now: datetime,
-) -> Contact:
-    """Move everything of `source` to `target`; the source stays as an empty pointer.
-
-    Identities, tickets (and their account where they had none) and messages the source
-    wrote move over; profile fields the target lacks are taken from the source.
-    """
+async def lock_pair_for_merge(
+    session: AsyncSession, *, source_id: int, target_id: int
+) -> tuple[Contact, Contact]:
+    """Both contacts, locked, after checking a merge of `source` into `target` makes sense."""
     if source_id == target_id:
         raise ValidationFailed.field("into_id", "a contact cannot be merged into itself")
-    locked = await _lock_contacts(session, check_id("contact", source_id), target_id)
+    locked = await lock_contacts(session, check_id("contact", source_id), target_id)
     if source_id not in locked:
         raise NotFound(f"contact {source_id} does not exist")
     if target_id not in locked:
@@ -117,63 +113,30 @@ async def do_merge_contacts(
             "merge into that one",
             code="contact_merged",
         )
-    target = await get_contact(session, target_id)
-    before = audit_snapshot(target)
+    return source, await get_contact(session, target_id)
+
+
+async def merge_records(session: AsyncSession, *, source: Contact, target: Contact) -> list[int]:
+    """The contacts' part of a merge: profile fields the target lacks come from the source,
+    the source's identities move over, and the source (and contacts merged into it before)
+    points at the target. Returns the moved identities' ids."""
     _fill_missing(target, source)
     await session.flush()
-
     no_sync = {"synchronize_session": False}
     identity_ids = (
         await session.scalars(
             update(ContactIdentity)
-            .where(ContactIdentity.contact_id == source_id)
-            .values(contact_id=target_id)
+            .where(ContactIdentity.contact_id == source.id)
+            .values(contact_id=target.id)
             .returning(ContactIdentity.id),
             execution_options=no_sync,
         )
     ).all()
-    ticket_ids = await move_contact_tickets(
-        session,
-        source_contact_id=source_id,
-        target_contact_id=target_id,
-        target_account_id=target.account_id,
-        actor=EventActor.agent(actor_id) if actor_id is not None else SYSTEM,
-        now=now,
-    )
-    messages = await session.execute(
-        update(Message)
-        .where(Message.author_contact_id == source_id)
-        .values(author_contact_id=target_id),
-        execution_options=no_sync,
-    )
     # Contacts merged into the source earlier now point at the final target directly.
     await session.execute(
-        update(Contact).where(Contact.merged_into_id == source_id).values(merged_into_id=target_id),
+        update(Contact).where(Contact.merged_into_id == source.id).values(merged_into_id=target.id),
         execution_options=no_sync,
     )
-    source.merged_into_id = target_id
+    source.merged_into_id = target.id
     await session.flush()
-
-    target = await get_contact(session, target_id)
-    moved = {
-        "merged_contact_id": source_id,
-        "identity_ids": sorted(identity_ids),
-        "ticket_ids": sorted(ticket_ids),
-        # A count: a long-time customer can have written thousands of messages.
-        "message_count": messages.rowcount,  # type: ignore[attr-defined]
-    }
-    record(
-        session,
-        actor_id=actor_id,
-        action="contact.merged",
-        entity_type="contact",
-        entity_id=target_id,
-        before=before,
-        after={**audit_snapshot(target), **moved},
-    )
-    emit(
-        session,
-        topic=CONTACT_MERGED,
-        payload={"source_id": source_id, "target_id": target_id, **moved},
-    )
-    return target
+    return sorted(identity_ids)
