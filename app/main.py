@@ -6,12 +6,14 @@ Tests call `create_app(settings, sessionmaker=..., redis=...)` with their own re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -40,6 +42,7 @@ from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
 from app.ingest.webhooks import WebhookAdapters
 from app.security.crypto import SecretBox
+from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
 from app.webhooks import webhook_delivery, webhook_handshake
@@ -53,6 +56,12 @@ BUILT_ASSETS = BuiltAssets(console=CONSOLE_DIST, widget=WIDGET_DIST)
 # The channels that deliver by webhook, each with its adapter (WhatsApp, Messenger,
 # Instagram and Telegram register here as they are built).
 WEBHOOK_ADAPTERS: WebhookAdapters = {}
+
+AppTask = Callable[[State], Coroutine[Any, Any, None]]
+# Long-running tasks of the web process (the realtime hub's Redis subscriber, say), by the
+# name /readyz reports them under. Each runs under the app's supervisor (app.supervisor)
+# from start-up to shutdown and gets the app's state (sessionmaker, redis, settings, ...).
+APP_BACKGROUND_TASKS: dict[str, AppTask] = {}
 
 
 def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
@@ -92,8 +101,12 @@ def create_app(
     assets: BuiltAssets = BUILT_ASSETS,
     hooks: LifecycleHooks | None = None,
     webhook_adapters: WebhookAdapters | None = None,
+    background_tasks: Mapping[str, AppTask] | None = None,
+    supervisor: Supervisor | None = None,
 ) -> Litestar:
     hooks = hooks or build_lifecycle_hooks(settings)
+    tasks = APP_BACKGROUND_TASKS if background_tasks is None else background_tasks
+    app_supervisor = supervisor or Supervisor(process_name("web"))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -106,9 +119,12 @@ def create_app(
         if own_redis:
             app.state.redis = Redis.from_url(settings.redis.url)
         app.state.http = httpx.AsyncClient(timeout=5.0)
+        for name, task in tasks.items():
+            app_supervisor.run(name, functools.partial(task, app.state))
         try:
             yield
         finally:
+            await app_supervisor.close()
             await app.state.http.aclose()
             if own_redis:
                 await app.state.redis.aclose()
@@ -155,6 +171,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.metrics = metrics
+    app.state.supervisor = app_supervisor
     app.state.secret_box = SecretBox(settings.security.secret_key)
     app.state.settings_validators = settings_validators
     app.state.webhook_adapters = WEBHOOK_ADAPTERS if webhook_adapters is None else webhook_adapters

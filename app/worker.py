@@ -1,9 +1,11 @@
 """The arq worker: one `WorkerSettings` collecting each package's `jobs.py`.
 
 Jobs receive a `JobContext` built once per worker process in `startup`. Background loops
-that are not jobs (the outbox relay; the mail pollers later) are listed in
-`BACKGROUND_TASKS`: every worker process runs each of them next to its jobs, so they must be
-safe to run in several processes at once (the relay claims rows with SKIP LOCKED).
+that are not jobs (the outbox relay, the mail supervisor) are listed by name in
+`BACKGROUND_TASKS`: every worker process runs each of them next to its jobs, under the
+process's `Supervisor` (app.supervisor: restarted with backoff after a crash, reported to
+Redis for `/readyz` and `/metrics`), so they must be safe to run in several processes at
+once (the relay claims rows with SKIP LOCKED, a mail poller holds an advisory lock).
 
 `relaydesk worker` and `relaydesk dev` build the worker with `create_worker(settings)`: a
 `LeasingWorker` (app.leases), so the jobs of a worker that died are taken over within
@@ -14,7 +16,7 @@ environment, but runs arq's plain worker: there a dead worker's jobs wait out jo
 from __future__ import annotations
 
 import asyncio
-import logging
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -37,11 +39,10 @@ from app.messages.jobs import MAX_JOB_TRIES, send_outbound
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
+from app.supervisor import Supervisor, process_name, report_components
 from app.tickets.hooks import install_hooks
 from channels.email.poller import run_mail_pollers
 from channels.email.smtp import SmtpSender
-
-log = logging.getLogger(__name__)
 
 
 class JobContext(TypedDict):
@@ -56,6 +57,7 @@ class JobContext(TypedDict):
     attachment_store: AttachmentStore
     senders: dict[str, ChannelSender]
     webhook_adapters: WebhookAdapters
+    supervisor: Supervisor
     # Set by arq for each job run.
     job_id: NotRequired[str]
     job_try: NotRequired[int]
@@ -81,12 +83,17 @@ async def poll_mailboxes(ctx: JobContext) -> None:
         store=ctx["attachment_store"],
         box=ctx["secret_box"],
         clock=ctx["clock"],
+        supervisor=ctx["supervisor"],
     )
 
 
-# Long-running loops started with every worker process. Each is safe to run in several
-# processes: the relay claims rows with SKIP LOCKED, a mail poller holds an advisory lock.
-BACKGROUND_TASKS: list[BackgroundTask] = [relay_outbox, poll_mailboxes]
+# Long-running loops started with every worker process, by the name they are reported
+# under. Each is safe to run in several processes: the relay claims rows with SKIP LOCKED,
+# a mail poller holds an advisory lock.
+BACKGROUND_TASKS: dict[str, BackgroundTask] = {
+    "outbox-relay": relay_outbox,
+    "mail-supervisor": poll_mailboxes,
+}
 
 
 def channel_senders(settings: Settings, http: httpx.AsyncClient) -> dict[str, ChannelSender]:
@@ -108,23 +115,26 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["attachment_store"] = AttachmentStore(settings.storage)
     ctx["senders"] = channel_senders(settings, ctx["http"])
     ctx.setdefault("webhook_adapters", WEBHOOK_ADAPTERS)
+    supervisor = Supervisor(process_name("worker"))
+    ctx["supervisor"] = supervisor
     job_ctx = cast("JobContext", ctx)
-    ctx["_background"] = [
-        asyncio.create_task(task(job_ctx), name=f"relaydesk:{task.__name__}")
-        for task in BACKGROUND_TASKS
-    ]
+    ctx["_reporter"] = asyncio.create_task(
+        report_components(supervisor, ctx["redis"], prefix=settings.redis.channel_prefix),
+        name="relaydesk:report-components",
+    )
+    for name, task in BACKGROUND_TASKS.items():
+        supervisor.run(name, functools.partial(task, job_ctx))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what `startup` started; safe to call twice (app.cli calls it after a crash)."""
     if "_engine" not in ctx:
         return
-    tasks: list[asyncio.Task[None]] = ctx.pop("_background", [])
-    for task in tasks:
-        task.cancel()
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
-        if isinstance(result, Exception):
-            log.error("background task failed", exc_info=result)
+    if (supervisor := ctx.pop("supervisor", None)) is not None:
+        await supervisor.close()
+    if (reporter := ctx.pop("_reporter", None)) is not None:
+        reporter.cancel()
+        await asyncio.gather(reporter, return_exceptions=True)
     await ctx["http"].aclose()
     engine: AsyncEngine = ctx.pop("_engine")
     await engine.dispose()

@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from app.clock import Clock
 from app.db.engine import SessionMaker
 from app.outbox.models import OutboxEvent
+from app.supervisor import ComponentState, Supervisor, all_components
 
 SCRAPE_TIMEOUT_SECONDS = 2.0
 UNMATCHED_ROUTE = "<unmatched>"
@@ -64,6 +65,19 @@ class Metrics:
             "Age of the oldest unrelayed outbox event (0 when none is pending).",
             registry=self.registry,
         )
+        self.component_failing = Gauge(
+            "relaydesk_component_failing",
+            "1 while a supervised background task is failing in some process, else 0.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.component_restarts = Gauge(
+            "relaydesk_component_restarts",
+            "Restarts of a supervised background task after a crash, summed over the live "
+            "processes.",
+            ["component"],
+            registry=self.registry,
+        )
         self.scrape_errors = Counter(
             "relaydesk_metrics_scrape_errors",
             "Scrape-time readings that failed, by source.",
@@ -74,6 +88,20 @@ class Metrics:
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
+
+    def set_components(self, components: list[ComponentState]) -> None:
+        """The supervised tasks' gauges, from every process's report (a task that ended
+        leaves the gauges)."""
+        self.component_failing.clear()
+        self.component_restarts.clear()
+        restarts: dict[str, int] = {}
+        failing: dict[str, bool] = {}
+        for state in components:
+            restarts[state.name] = restarts.get(state.name, 0) + state.restarts
+            failing[state.name] = failing.get(state.name, False) or state.status == "failing"
+        for name, count in restarts.items():
+            self.component_restarts.labels(name).set(count)
+            self.component_failing.labels(name).set(1 if failing[name] else 0)
 
     async def refresh(self, *, sessionmaker: SessionMaker, redis: Redis, now: datetime) -> None:
         """Read the queue and outbox gauges; a source that fails is counted, not raised."""
@@ -137,5 +165,9 @@ class MetricsMiddleware(ASGIMiddleware):
 async def metrics_endpoint(state: State) -> Response[bytes]:
     metrics: Metrics = state.metrics
     clock: Clock = state.clock
+    supervisor: Supervisor = state.supervisor
     await metrics.refresh(sessionmaker=state.sessionmaker, redis=state.redis, now=clock())
+    metrics.set_components(
+        await all_components(supervisor, state.redis, prefix=state.settings.redis.channel_prefix)
+    )
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

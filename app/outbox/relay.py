@@ -169,16 +169,12 @@ async def run_relay(
                 count = await relay_once(
                     sessionmaker, redis_pool, batch=batch, now=clock(), prefix=prefix
                 )
-        except Exception as exc:  # keep relaying: the events wait safely in PostgreSQL
+        except (RelayUnavailable, TimeoutError, OSError, DBAPIError) as exc:
+            # Redis or PostgreSQL being away is expected: the events wait safely in
+            # PostgreSQL. Anything else is a bug, left to the supervisor (app.supervisor),
+            # which logs its traceback, shows the relay failing and restarts it.
             backoff = min(max_backoff, backoff * 2 or idle_delay)
-            # Redis or PostgreSQL being away is expected; anything else is a bug worth a trace.
-            expected = isinstance(exc, RelayUnavailable | TimeoutError | OSError | DBAPIError)
-            log.warning(
-                "outbox relay failed, retrying in %.1fs: %s",
-                backoff,
-                exc,
-                exc_info=not expected,
-            )
+            log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, exc)
             await asyncio.sleep(backoff)
             continue
         backoff = 0.0

@@ -15,6 +15,7 @@ recognised by its Message-ID and not stored again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
@@ -39,6 +40,7 @@ from app.inboxes.service import inbox_secrets
 from app.mail.models import MailboxState
 from app.mail.service import mailbox_state
 from app.security.crypto import SecretBox
+from app.supervisor import Supervisor
 from channels.email.addresses import hashed_id, message_id, raw_header
 from channels.email.imap import FetchedMessage, ImapConfig, ImapError, ImapMailbox
 from channels.email.importer import import_email
@@ -49,6 +51,7 @@ BATCH = 50
 IDLE_SECONDS = 60  # wake at least this often to pick up admin retries and setting changes
 MAX_BACKOFF_SECONDS = 300.0
 LOCK_NAMESPACE = 7_311  # pg advisory lock (namespace, inbox id): one poller per inbox
+POLLER_PREFIX = "mail-poller:"  # the supervisor's name of each inbox's poller
 
 
 def message_id_of(raw: bytes) -> str:
@@ -276,6 +279,40 @@ async def run_owned(poller: InboxPoller, engine: AsyncEngine) -> bool:
     return True
 
 
+def poller_component(inbox_id: int) -> str:
+    return f"{POLLER_PREFIX}{inbox_id}"
+
+
+async def sync_mail_pollers(
+    sessionmaker: SessionMaker,
+    engine: AsyncEngine,
+    *,
+    store: AttachmentStore,
+    box: SecretBox,
+    clock: Clock,
+    supervisor: Supervisor,
+) -> None:
+    """One supervised poller per active email inbox, none for the others.
+
+    A poller whose inbox another process polls returns at once (`run_owned`) and is tried
+    again at the next sync, so a process takes over the inboxes of one that stopped."""
+    async with sessionmaker() as session:
+        active = set(
+            (
+                await session.scalars(
+                    select(Inbox.id).where(Inbox.channel == "email", Inbox.is_active)
+                )
+            ).all()
+        )
+    wanted = {poller_component(inbox_id): inbox_id for inbox_id in active}
+    for name in supervisor.names():
+        if name.startswith(POLLER_PREFIX) and name not in wanted:
+            await supervisor.cancel(name)
+    for name, inbox_id in wanted.items():
+        poller = InboxPoller(inbox_id, sessionmaker=sessionmaker, store=store, box=box, clock=clock)
+        supervisor.run(name, functools.partial(run_owned, poller, engine))
+
+
 async def run_mail_pollers(
     sessionmaker: SessionMaker,
     engine: AsyncEngine,
@@ -283,33 +320,14 @@ async def run_mail_pollers(
     store: AttachmentStore,
     box: SecretBox,
     clock: Clock,
+    supervisor: Supervisor,
     refresh_seconds: float = 30.0,
 ) -> None:
-    """Keep one poller per active email inbox across all worker processes."""
-    tasks: dict[int, asyncio.Task[bool]] = {}
-    try:
-        while True:
-            async with sessionmaker() as session:
-                active = set(
-                    (
-                        await session.scalars(
-                            select(Inbox.id).where(Inbox.channel == "email", Inbox.is_active)
-                        )
-                    ).all()
-                )
-            for inbox_id, task in list(tasks.items()):
-                if inbox_id not in active or task.done():
-                    task.cancel()
-                    del tasks[inbox_id]
-            for inbox_id in active - tasks.keys():
-                poller = InboxPoller(
-                    inbox_id, sessionmaker=sessionmaker, store=store, box=box, clock=clock
-                )
-                tasks[inbox_id] = asyncio.create_task(
-                    run_owned(poller, engine), name=f"mail-{inbox_id}"
-                )
-            await asyncio.sleep(refresh_seconds)
-    finally:
-        for task in tasks.values():
-            task.cancel()
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
+    """The mail supervisor: keeps one poller per active email inbox across all worker
+    processes. The pollers run under `supervisor` beside this loop, so a crash here (the
+    database away, say) stops no poller; the supervisor restarts this loop."""
+    while True:
+        await sync_mail_pollers(
+            sessionmaker, engine, store=store, box=box, clock=clock, supervisor=supervisor
+        )
+        await asyncio.sleep(refresh_seconds)

@@ -61,7 +61,7 @@ async def test_the_worker_relays_the_outbox_and_runs_the_jobs_it_enqueues(
     finally:
         running.cancel()
         await worker.close()
-    assert "_background" not in worker.ctx  # the relay was stopped with the worker
+    assert "supervisor" not in worker.ctx  # the relay was stopped with the worker
 
 
 async def test_prune_outbox_deletes_only_old_published_events(
