@@ -165,9 +165,11 @@ def migrate() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web app (no worker; run `relaydesk worker` next to it)."""
+    from app.realtime.runtime import server_options
     from app.startup import check_services
 
-    asyncio.run(check_services(_settings()))
+    settings = _settings()
+    asyncio.run(check_services(settings))
     # proxy_headers=False: uvicorn would trust X-Forwarded-For from 127.0.0.1 by default;
     # create_app honours it only from RELAYDESK_TRUSTED_PROXIES.
     uvicorn.run(
@@ -177,6 +179,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=False,
+        **server_options(settings),
     )
 
 
@@ -242,10 +245,12 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
     """Web server and worker on one event loop. The worker starts `app.worker.BACKGROUND_TASKS`
     (the outbox relay, and the mail pollers once they exist), so they run here too."""
     from app.main import create_app
+    from app.realtime.runtime import server_options
 
-    server = EmbeddedServer(
-        uvicorn.Config(create_app(settings), host=host, port=port, proxy_headers=False)
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, proxy_headers=False, **server_options(settings)
     )
+    server = EmbeddedServer(config)
     web = asyncio.create_task(server.serve(), name="relaydesk:web")
     worker_task = asyncio.create_task(run_worker(settings), name="relaydesk:worker")
     try:

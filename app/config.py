@@ -78,6 +78,17 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class RealtimeSettings:
+    # Clients ping this often; a socket silent for twice as long is closed, and the server
+    # pings too (uvicorn's websocket pings).
+    heartbeat_seconds: float = 25.0
+    # Per client address on one node: open sockets, and frames per second (a burst of five
+    # seconds' worth is allowed).
+    max_sockets_per_address: int = 100
+    frames_per_address_per_second: int = 50
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str = "dev"
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -85,6 +96,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
 
     @property
     def is_dev(self) -> bool:
@@ -149,6 +161,19 @@ class Settings:
                 data_dir=data_dir,
                 max_attachment_bytes=_int(
                     env, "RELAYDESK_MAX_ATTACHMENT_BYTES", StorageSettings.max_attachment_bytes
+                ),
+            ),
+            realtime=RealtimeSettings(
+                heartbeat_seconds=_int(env, "RELAYDESK_WS_HEARTBEAT_SECONDS", 25, maximum=3600),
+                max_sockets_per_address=_int(
+                    env,
+                    "RELAYDESK_WS_MAX_SOCKETS_PER_ADDRESS",
+                    RealtimeSettings.max_sockets_per_address,
+                ),
+                frames_per_address_per_second=_int(
+                    env,
+                    "RELAYDESK_WS_FRAMES_PER_ADDRESS",
+                    RealtimeSettings.frames_per_address_per_second,
                 ),
             ),
         )

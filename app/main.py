@@ -27,6 +27,8 @@ from app.assets import WIDGET_ROUTES, BuiltAssets
 from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
 from app.auth.controller import AgentTokenController, AuthController
+from app.chat.controller import WIDGET_API_ROUTES
+from app.chat.port import ChatChannel
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.console import DIST as CONSOLE_DIST
@@ -41,16 +43,26 @@ from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
 from app.ingest.webhooks import WebhookAdapters
+from app.realtime.controller import REALTIME_ROUTES
+from app.realtime.hub import Hub
+from app.realtime.local import install_local_delivery
+from app.realtime.runtime import Realtime, leave, realtime_loops
 from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
 from app.webhooks import webhook_delivery, webhook_handshake
+from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.settings import validate_email_settings
 from widgets import DIST as WIDGET_DIST
 
 # The composition root wires each channel's settings check into the inbox API.
-CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {"email": validate_email_settings}
+CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {
+    "email": validate_email_settings,
+    "chat": validate_chat_settings,
+}
+# The chat channel's adapter (settings, identity verification) for the widget and sockets.
+CHAT_ADAPTER: ChatChannel = ChatAdapter()
 # The front ends' builds inside the installed packages (package data); tests pass their own.
 BUILT_ASSETS = BuiltAssets(console=CONSOLE_DIST, widget=WIDGET_DIST)
 # The channels that deliver by webhook, each with its adapter (WhatsApp, Messenger,
@@ -88,7 +100,28 @@ API_ROUTERS: list[Any] = [
     readyz,
     webhook_handshake,
     webhook_delivery,
+    *WIDGET_API_ROUTES,
 ]
+
+
+def start_realtime(app: Litestar, supervisor: Supervisor) -> None:
+    """The node's realtime hub: its sockets hear of commits on this node at once and of
+    every node's through Redis. Its loops run under the app's supervisor (restarted after
+    a crash, reported in /readyz)."""
+    state = app.state
+    realtime = Realtime(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        hub=Hub(state.sessionmaker, state.redis, prefix=state.settings.redis.channel_prefix),
+        chat=state.chat,
+        box=state.secret_box,
+        store=state.attachment_store,
+        clock=state.clock,
+    )
+    state.realtime = realtime
+    install_local_delivery(state.sessionmaker, realtime.hub.deliver_local)
+    for name, loop in realtime_loops(realtime).items():
+        supervisor.run(name, loop)
 
 
 def create_app(
@@ -103,10 +136,15 @@ def create_app(
     webhook_adapters: WebhookAdapters | None = None,
     background_tasks: Mapping[str, AppTask] | None = None,
     supervisor: Supervisor | None = None,
+    chat: ChatChannel = CHAT_ADAPTER,
+    realtime: bool | None = None,
 ) -> Litestar:
+    """`realtime`: run the hub's background tasks (default: when the app owns its database
+    engine; a test that injects a sessionmaker shares one connection and drives no sockets)."""
     hooks = hooks or build_lifecycle_hooks(settings)
     tasks = APP_BACKGROUND_TASKS if background_tasks is None else background_tasks
     app_supervisor = supervisor or Supervisor(process_name("web"))
+    run_hub = sessionmaker is None if realtime is None else realtime
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -121,10 +159,14 @@ def create_app(
         app.state.http = httpx.AsyncClient(timeout=5.0)
         for name, task in tasks.items():
             app_supervisor.run(name, functools.partial(task, app.state))
+        if run_hub:
+            start_realtime(app, app_supervisor)
         try:
             yield
         finally:
             await app_supervisor.close()
+            if run_hub:
+                await leave(app.state.realtime)
             await app.state.http.aclose()
             if own_redis:
                 await app.state.redis.aclose()
@@ -149,7 +191,13 @@ def create_app(
         proxy = DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
         middleware.insert(0, proxy)
     app = Litestar(
-        route_handlers=[*API_ROUTERS, metrics_endpoint, *CONSOLE_ROUTES, *WIDGET_ROUTES],
+        route_handlers=[
+            *API_ROUTERS,
+            metrics_endpoint,
+            *CONSOLE_ROUTES,
+            *WIDGET_ROUTES,
+            *REALTIME_ROUTES,
+        ],
         middleware=middleware,
         dependencies=dependencies,
         exception_handlers=problem_handlers,
@@ -178,6 +226,7 @@ def create_app(
     app.state.attachment_store = AttachmentStore(settings.storage)
     app.state.search_health = search_health
     app.state.assets = assets
+    app.state.chat = chat
     if sessionmaker is not None:
         install_hooks(sessionmaker, hooks)
         app.state.sessionmaker = sessionmaker

@@ -211,6 +211,8 @@ CONTEXTS = {
     "inboxes": {"inboxes"},
     "conversations": {"tickets", "messages", "attachments"},
     "intake": {"ingest", "inbound", "mail"},
+    "chat": {"chat"},
+    "realtime": {"realtime"},
     "console": {"console"},
     "health": {"health"},
     # Shared by every context, and importing none.

@@ -4,6 +4,7 @@ from app.accounts import models as accounts
 from app.agents import models as agents
 from app.audit import models as audit
 from app.auth import models as auth
+from app.chat import models as chat
 from app.contacts import models as contacts
 from app.db.base import Base
 from app.inbound import models as inbound
@@ -11,6 +12,7 @@ from app.inboxes import models as inboxes
 from app.mail import models as mail
 from app.messages import models as messages
 from app.outbox import models as outbox
+from app.realtime import models as realtime
 from app.tickets import events as ticket_events
 from app.tickets import models as tickets
 from app.tickets import participants
@@ -22,6 +24,7 @@ __all__ = [
     "agents",
     "audit",
     "auth",
+    "chat",
     "contacts",
     "inbound",
     "inboxes",
@@ -30,6 +33,7 @@ __all__ = [
     "metadata",
     "outbox",
     "participants",
+    "realtime",
     "ticket_events",
     "tickets",
 ]

@@ -46,7 +46,8 @@ REGISTRY: dict[str, ChannelSpec] = {
     spec.name: spec
     for spec in (
         ChannelSpec("email", "Email", ("email",), threads_by_headers=True),
-        ChannelSpec("chat", "Live chat", ("widget",), conversational=True),
+        # Chat replies reach the visitor through the realtime hub, not a send job.
+        ChannelSpec("chat", "Live chat", ("widget",), conversational=True, outbound=False),
         ChannelSpec(
             "whatsapp", "WhatsApp", ("whatsapp", "phone"), conversational=True,
             reply_window=DAY, webhook=True,

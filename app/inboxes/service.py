@@ -9,8 +9,9 @@ them with `inbox_secrets()`.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import msgspec
@@ -31,6 +32,8 @@ SettingsValidator = Callable[[dict[str, Any]], None]
 # SMTP fields. The domain never imports a channel, so the composition root passes them in
 # (`create_app(settings_validators=...)`). A validator gets the plain and the secret settings
 # merged in one dict and raises `ValidationFailed` naming the field as `settings.<key>`.
+# A validator with a `structured_keys` attribute lets those keys hold lists and objects
+# (the chat inbox's allowed origins and pre-chat fields); every other value stays flat.
 SettingsValidators = Mapping[str, SettingsValidator]
 
 MAX_SETTINGS = 64
@@ -55,9 +58,16 @@ def check_channel(channel: str) -> str:
     return channel
 
 
-def check_settings(settings: Any, *, field: str = "settings") -> dict[str, Any]:
+def structured_keys(validators: SettingsValidators, channel: str) -> frozenset[str]:
+    return frozenset(getattr(validators.get(channel), "structured_keys", ()))
+
+
+def check_settings(
+    settings: Any, *, field: str = "settings", structured: Collection[str] = ()
+) -> dict[str, Any]:
     """The shape every channel shares: a flat object of at most `MAX_SETTINGS` keys whose
-    values are strings, numbers, booleans or null."""
+    values are strings, numbers, booleans or null (lists and objects only at the channel's
+    `structured` keys, at most `MAX_VALUE_LENGTH` characters of JSON)."""
     if not isinstance(settings, dict):
         raise ValidationFailed.field(field, "must be an object")
     if len(settings) > MAX_SETTINGS:
@@ -72,6 +82,14 @@ def check_settings(settings: Any, *, field: str = "settings") -> dict[str, Any]:
                     "'_', '.' or '-'",
                 )
             )
+        elif key in structured and isinstance(value, list | dict):
+            encoded = json.dumps(value)
+            if len(encoded) > MAX_VALUE_LENGTH:
+                errors.append(
+                    FieldError(f"{field}.{key}", f"must be at most {MAX_VALUE_LENGTH} characters")
+                )
+            elif "\\u0000" in encoded:
+                errors.append(FieldError(f"{field}.{key}", "must not contain NUL characters"))
         elif value is not None and not isinstance(value, str | int | float | bool):
             errors.append(FieldError(f"{field}.{key}", "must be a string, number, boolean or null"))
         elif isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
@@ -186,7 +204,7 @@ async def do_create_inbox(
     is_active: bool = True,
 ) -> Inbox:
     check_channel(channel)
-    settings = check_settings(settings)
+    settings = check_settings(settings, structured=structured_keys(validators, channel))
     plain, secrets = _split({k: v for k, v in settings.items() if v is not None})
     _run_channel_validator(validators, channel, plain, secrets)
     if team_id is not None:
@@ -234,7 +252,8 @@ async def do_update_inbox(
         inbox.is_active = changes.is_active
     audit_secrets: dict[str, Any] = {}
     if changes.settings is not msgspec.UNSET:
-        plain_patch, secret_patch = _split(check_settings(changes.settings))
+        structured = structured_keys(validators, inbox.channel)
+        plain_patch, secret_patch = _split(check_settings(changes.settings, structured=structured))
         stored = _readable_secrets(inbox, box)
         if stored is None:
             # Undecryptable secrets are useless anyway; the admin is sending them again.

@@ -21,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Account
 from app.agents.models import Agent
 from app.auth.service import do_create_token
+from app.chat.models import ChatVisitor
+from app.chat.tokens import visitor_token
 from app.contacts.identities import Identity, resolve_contact
 from app.inbound.models import InboundItem
 from app.inbound.service import compress
 from app.inboxes.models import Inbox
+from tests.conftest import SECRET_KEY
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
 from tests.factories.assets import CONSOLE_SCRIPT, WIDGET_BUNDLE
 
@@ -73,6 +76,11 @@ CASES = [
     Case("GET", "/console/assets/{name:str}", "public", p(f"/console/assets/{CONSOLE_SCRIPT}")),
     Case("GET", "/widget.js", "public", p("/widget.js")),
     Case("GET", "/widget/{name:str}", "public", p(f"/widget/{WIDGET_BUNDLE}")),
+    # The widget on customers' sites: the inbox's public key and the visitor token (tests/app/chat).
+    Case("GET", "/api/v1/widget/config", "public", p("/api/v1/widget/config?inbox={inbox_key}")),
+    Case("POST", "/api/v1/widget/sessions", "public", p("/api/v1/widget/sessions"), lambda w: {"inbox": w.ids["inbox_key"]}),
+    Case("POST", "/api/v1/widget/attachments", "public", p("/api/v1/widget/attachments?token={visitor_token}"), multipart=True),
+    Case("GET", "/api/v1/widget/attachments/{attachment_id:int}", "public", p("/api/v1/widget/attachments/{attachment}?token={visitor_token}")),
     Case("POST", "/api/v1/auth/logout", "agent", p("/api/v1/auth/logout")),
     Case("GET", "/api/v1/auth/me", "agent", p("/api/v1/auth/me")),
     Case("GET", "/api/v1/auth/tokens", "agent", p("/api/v1/auth/tokens")),
@@ -163,7 +171,11 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
     )
     account = Account(name="Acme", domains=["acme.test"])
     inbox = Inbox(name="Mail", channel="api", settings={})
-    db_session.add_all([account, inbox])
+    chat = Inbox(name="Chat", channel="chat", settings={"allowed_origins": ["*"]})
+    db_session.add_all([account, inbox, chat])
+    await db_session.flush()
+    visitor = ChatVisitor(inbox_id=chat.id)
+    db_session.add(visitor)
     await db_session.flush()
     email = InboundItem(
         inbox_id=inbox.id,
@@ -217,6 +229,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "note": note.json()["id"],
         "email": email.id,
         "inbox_key": inbox.public_key,
+        "visitor_token": visitor_token(SECRET_KEY, visitor.key),
     }
     return World(agents, tokens, token_ids, ids)
 

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 import uvicorn
 from litestar import Litestar
 
+from app.realtime.runtime import server_options
+
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
@@ -31,7 +33,13 @@ def live_app(app: Litestar) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port
     port = sock.getsockname()[1]
     # As `relaydesk serve` runs it: no X-Forwarded-For trusted from loopback (app.cli).
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,
+        **server_options(app.state.settings),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="live-app", daemon=True

@@ -20,6 +20,7 @@ from app.agents.service.agents import (
     with_relations,
 )
 from app.agents.service.common import MAX_ID, check_id
+from app.agents.service.presence import AGENT_PRESENCE, lock_agent, set_agent_presence
 from app.agents.service.skills import (
     check_skills,
     do_create_skill,
@@ -40,6 +41,7 @@ from app.agents.service.teams import (
 )
 
 __all__ = [
+    "AGENT_PRESENCE",
     "MAX_ID",
     "agent_out",
     "check_capacity",
@@ -63,7 +65,9 @@ __all__ = [
     "list_agents",
     "list_skills",
     "list_teams",
+    "lock_agent",
     "normalize_email",
+    "set_agent_presence",
     "skill_out",
     "team_view",
     "with_relations",

@@ -1,0 +1,1 @@
+"""The realtime hub: the widget and agent websockets, fan-out, presence and resume."""

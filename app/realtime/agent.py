@@ -1,0 +1,211 @@
+"""An agent's socket: `/ws/agent?token=<bearer token>` (or the console's session cookie).
+
+It receives what the agent may read through the REST API (app.tickets.repository): new
+and changed tickets, messages and notes, typing and viewers of those tickets, and every
+agent's presence. Sending goes through the same services as the REST API, so a reply is
+checked, stored and delivered the same way whichever path it took.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from app.messages.models import Message
+from app.messages.service import do_add_message
+from app.realtime import presence
+from app.realtime.frames import Fields, FrameError, encode
+from app.realtime.models import AgentClientMessage
+from app.realtime.render import agent_frame
+from app.realtime.resume import resume
+from app.realtime.runtime import Realtime
+from app.realtime.sockets import AgentSocket
+from app.tickets.service import access_ticket
+
+
+class AgentSession:
+    def __init__(self, realtime: Realtime, sock: AgentSocket) -> None:
+        self.realtime = realtime
+        self.sock = sock
+        self.viewing: set[int] = set()
+
+    async def start(self) -> None:
+        realtime = self.realtime
+        async with realtime.sessionmaker() as session, session.begin():
+            status = await presence.connect(
+                session,
+                connection_id=self.sock.id,
+                agent_id=self.sock.actor.agent_id,
+                node=realtime.hub.node,
+                status="online",
+                now=realtime.clock(),
+            )
+        realtime.hub.add_agent(self.sock)
+        self.sock.send(
+            encode(
+                {
+                    "type": "hello",
+                    "heartbeat_seconds": realtime.heartbeat,
+                    "agent": {"id": self.sock.actor.agent_id, "name": self.sock.name},
+                    "presence": status,
+                }
+            )
+        )
+
+    async def stop(self) -> None:
+        realtime = self.realtime
+        realtime.hub.remove(self.sock)
+        await realtime.moments.left(self.sock, self.viewing)
+        async with realtime.sessionmaker() as session, session.begin():
+            await presence.disconnect(
+                session,
+                connection_id=self.sock.id,
+                agent_id=self.sock.actor.agent_id,
+                now=realtime.clock(),
+            )
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        fields = Fields(frame)
+        if kind == "ping":
+            self.sock.send(encode({"type": "pong"}))
+        elif kind == "message.send":
+            await self.send_message(fields)
+        elif kind == "resume":
+            await self.resume(fields)
+        elif kind == "typing":
+            await self.typing(fields)
+        elif kind == "viewing":
+            await self.view(fields)
+        elif kind == "presence.set":
+            await self.set_presence(fields)
+        else:
+            raise FrameError("unknown_type", f"type: {kind[:50]!r} is not an agent frame")
+
+    async def _readable(self, ticket_id: int, client_id: str | None = None) -> None:
+        async with self.realtime.sessionmaker() as session:
+            try:
+                await access_ticket(session, self.sock.actor, ticket_id)
+            except NotFound:
+                raise FrameError(
+                    "ticket_not_found", f"ticket {ticket_id} does not exist", client_id=client_id
+                ) from None
+
+    async def send_message(self, fields: Fields) -> None:
+        client_id = fields.client_id_required()
+        ticket_id = fields.integer("ticket_id", low=1)
+        assert ticket_id is not None
+        body = fields.text("body")
+        internal = fields.flag("internal", False)
+        attachment_ids = fields.ids("attachment_ids")
+        if not body.strip():
+            raise FrameError("validation_failed", "body: must not be empty", client_id=client_id)
+        actor = self.sock.actor
+        if "write" not in actor.scopes:
+            raise FrameError("not_allowed", "this token is read-only", client_id=client_id)
+        realtime = self.realtime
+        try:
+            async with realtime.sessionmaker() as session, session.begin():
+                message = await self._sent_before(session, client_id)
+                if message is None:
+                    message = await do_add_message(
+                        session,
+                        actor,
+                        ticket_id,
+                        body=body,
+                        internal=internal,
+                        attachment_ids=attachment_ids,
+                        now=realtime.clock(),
+                    )
+                    session.add(
+                        AgentClientMessage(
+                            agent_id=actor.agent_id, client_id=client_id, message_id=message.id
+                        )
+                    )
+                    await session.flush()
+                ack = {
+                    "type": "message.ack",
+                    "client_id": client_id,
+                    "ticket_id": message.ticket_id,
+                    "message_id": message.id,
+                    "seq": message.seq,
+                }
+        except IntegrityError:
+            # The same client id raced itself on two sockets: the other one stored it.
+            async with realtime.sessionmaker() as session:
+                message = await self._sent_before(session, client_id)
+            if message is None:
+                raise
+            ack = {
+                "type": "message.ack",
+                "client_id": client_id,
+                "ticket_id": message.ticket_id,
+                "message_id": message.id,
+                "seq": message.seq,
+            }
+        except NotFound as exc:
+            raise FrameError("ticket_not_found", exc.detail, client_id=client_id) from None
+        except PermissionDenied as exc:
+            raise FrameError("not_allowed", exc.detail, client_id=client_id) from None
+        except (ValidationFailed, DomainError) as exc:
+            raise FrameError("validation_failed", exc.detail, client_id=client_id) from None
+        self.sock.send(encode(ack))
+
+    async def _sent_before(self, session: AsyncSession, client_id: str) -> Message | None:
+        return await session.scalar(
+            select(Message)
+            .join(AgentClientMessage, AgentClientMessage.message_id == Message.id)
+            .where(
+                AgentClientMessage.agent_id == self.sock.actor.agent_id,
+                AgentClientMessage.client_id == client_id,
+            )
+        )
+
+    async def resume(self, fields: Fields) -> None:
+        ticket_id = fields.integer("ticket_id", low=1)
+        since = fields.integer("since", low=0) or 0
+        assert ticket_id is not None
+        await self._readable(ticket_id)
+        await resume(self.realtime, self.sock, ticket_id=ticket_id, since=since, render=agent_frame)
+
+    async def typing(self, fields: Fields) -> None:
+        ticket_id = fields.integer("ticket_id", low=1)
+        active = fields.flag("active", True)
+        internal = fields.flag("internal", False)
+        assert ticket_id is not None
+        if ticket_id not in self.viewing:
+            await self._readable(ticket_id)
+        author = {"type": "agent", "id": self.sock.actor.agent_id, "name": self.sock.name}
+        await self.realtime.moments.typing(
+            ticket_id, author=author, active=active, internal=internal, origin=self.sock
+        )
+
+    async def view(self, fields: Fields) -> None:
+        ticket_id = fields.integer("ticket_id", low=1)
+        active = fields.flag("active", True)
+        assert ticket_id is not None
+        if active:
+            await self._readable(ticket_id)
+            self.viewing.add(ticket_id)
+        else:
+            self.viewing.discard(ticket_id)
+        await self.realtime.moments.viewing(
+            ticket_id, agent_id=self.sock.actor.agent_id, name=self.sock.name, active=active
+        )
+
+    async def set_presence(self, fields: Fields) -> None:
+        status = fields.choice("status", presence.STATUSES)
+        realtime = self.realtime
+        self.sock.status = status
+        async with realtime.sessionmaker() as session, session.begin():
+            await presence.set_status(
+                session,
+                connection_id=self.sock.id,
+                agent_id=self.sock.actor.agent_id,
+                status=status,
+                now=realtime.clock(),
+            )

@@ -1,0 +1,185 @@
+"""What makes a chat feel live: typing both ways, who else has the ticket open (the
+collision warning), read receipts, files, and agent presence stored for routing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import select
+
+from app.agents.models import Agent
+from app.db.engine import SessionMaker
+from app.realtime.models import AgentConnection
+from tests.app.realtime.support import (
+    SHOP,
+    make_admin_token,
+    make_chat_inbox,
+    peer,
+    visitor_session,
+    ws_url,
+)
+
+
+async def _presence(sessionmaker: SessionMaker, agent_id: int) -> tuple[str, list[str]]:
+    async with sessionmaker() as session:
+        presence = await session.scalar(select(Agent.presence).where(Agent.id == agent_id))
+        rows = (
+            await session.scalars(
+                select(AgentConnection.status).where(AgentConnection.agent_id == agent_id)
+            )
+        ).all()
+    assert presence is not None
+    return presence, sorted(rows)
+
+
+async def _eventually(check: object, *, within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_typing_viewers_read_receipts_and_files(
+    server: str, live_sessionmaker: SessionMaker
+) -> None:
+    grace_id, grace = await make_admin_token(live_sessionmaker, name="Grace")
+    alan_id, alan = await make_admin_token(live_sessionmaker, name="Alan")
+    async with httpx.AsyncClient(base_url=server) as http:
+        inbox = await make_chat_inbox(
+            http, grace, attachment_types=["image/png"], max_attachment_bytes=1000
+        )
+        session = await visitor_session(http, inbox["public_key"])
+        other = await visitor_session(http, inbox["public_key"])
+        token = session["token"]
+
+        too_big = await http.post(
+            "/api/v1/widget/attachments",
+            params={"token": token},
+            files={"file": ("big.png", b"x" * 1001, "image/png")},
+            headers={"Origin": SHOP},
+        )
+        assert too_big.status_code == 422
+        assert too_big.json()["errors"][0]["field"] == "file"
+        wrong_type = await http.post(
+            "/api/v1/widget/attachments",
+            params={"token": token},
+            files={"file": ("run.exe", b"MZ", "application/x-msdownload")},
+            headers={"Origin": SHOP},
+        )
+        assert wrong_type.status_code == 422
+        uploaded = await http.post(
+            "/api/v1/widget/attachments",
+            params={"token": token},
+            files={"file": ("shot.png", b"\x89PNG fake", "image/png")},
+            headers={"Origin": SHOP},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+
+        async with (
+            peer(ws_url(server, "/ws/agent", grace), origin=None) as g,
+            peer(ws_url(server, "/ws/agent", alan), origin=None) as a,
+            peer(ws_url(server, "/ws/widget", token)) as v,
+        ):
+            for p in (g, a, v):
+                await p.expect("hello")
+            await v.send(type="typing", active=True)  # nothing to tell before a message
+            await v.send(
+                type="message.send",
+                client_id="c1",
+                body="See the screenshot",
+                attachment_ids=[uploaded.json()["id"]],
+            )
+            ack = await v.expect("message.ack")
+            ticket_id = ack["ticket_id"]
+            seen = await g.expect("message.new", ticket_id=ticket_id)
+            [file] = seen["attachments"]
+            assert (file["filename"], file["size"]) == ("shot.png", 9)
+            assert (
+                await http.get(file["url"], headers={"Authorization": f"Bearer {grace}"})
+            ).content == b"\x89PNG fake"
+            mine = await http.get(
+                f"/api/v1/widget/attachments/{file['id']}", params={"token": token}
+            )
+            assert mine.content == b"\x89PNG fake"
+            theirs = await http.get(
+                f"/api/v1/widget/attachments/{file['id']}", params={"token": other["token"]}
+            )
+            assert theirs.status_code == 404
+
+            # Collision warning: both agents open the ticket; Grace types.
+            await g.send(type="viewing", ticket_id=ticket_id, active=True)
+            await a.send(type="viewing", ticket_id=ticket_id, active=True)
+            both = await g.expect(
+                "viewers", ticket_id=ticket_id,
+                agents=[{"id": grace_id, "name": "Grace", "typing": False},
+                        {"id": alan_id, "name": "Alan", "typing": False}],
+            )  # fmt: skip
+            assert both
+            await g.send(type="typing", ticket_id=ticket_id, active=True)
+            typing = await v.expect("typing", ticket_id=ticket_id)
+            assert typing["author"]["name"] == "Grace"
+            await a.expect("typing", ticket_id=ticket_id, active=True)
+            await a.expect(
+                "viewers", ticket_id=ticket_id,
+                agents=[{"id": grace_id, "name": "Grace", "typing": True},
+                        {"id": alan_id, "name": "Alan", "typing": False}],
+            )  # fmt: skip
+            await g.send(type="typing", ticket_id=ticket_id, active=True, internal=True)
+            await v.send(type="typing", active=True)
+            from_visitor = await g.expect("typing", ticket_id=ticket_id)
+            assert from_visitor["author"]["type"] == "contact"
+
+            # A reply reaches the widget, which says when the visitor has read it.
+            await g.send(type="message.send", client_id="r1", ticket_id=ticket_id, body="Got it")
+            reply = await g.expect("message.ack", client_id="r1")
+            shown = await v.expect("message.new", message_id=reply["message_id"])
+            assert shown["status"] == "sent"
+            await v.send(type="read", seq=shown["seq"])
+            await g.expect("message.status", message_id=reply["message_id"], status="read")
+            await v.expect("message.status", message_id=reply["message_id"], status="read")
+            # The internal typing of a note never reached the visitor.
+            assert len(v.received("typing")) == 1
+
+            # Alan leaves: Grace sees the viewers list shrink.
+            await a.close()
+            await g.expect(
+                "viewers",
+                ticket_id=ticket_id,
+                agents=[{"id": grace_id, "name": "Grace", "typing": True}],
+            )
+
+
+async def test_presence_follows_sockets_and_is_stored(
+    server: str, live_sessionmaker: SessionMaker
+) -> None:
+    agent_id, token = await make_admin_token(live_sessionmaker)
+    _, watcher_token = await make_admin_token(live_sessionmaker)
+    assert await _presence(live_sessionmaker, agent_id) == ("offline", [])
+    async with peer(ws_url(server, "/ws/agent", watcher_token), origin=None) as watcher:
+        await watcher.expect("hello")
+        async with (
+            peer(ws_url(server, "/ws/agent", token), origin=None) as first,
+            peer(ws_url(server, "/ws/agent", token), origin=None) as second,
+        ):
+            await first.expect("hello")
+            await second.expect("hello")
+            assert await _presence(live_sessionmaker, agent_id) == ("online", ["online", "online"])
+            await watcher.expect("presence", agent_id=agent_id, status="online")
+            await first.send(type="presence.set", status="away")
+            await first.send(type="ping")
+            await first.expect("pong")
+            # Still online: the other socket says so.
+            assert await _presence(live_sessionmaker, agent_id) == ("online", ["away", "online"])
+            await second.send(type="presence.set", status="away")
+            await watcher.expect("presence", agent_id=agent_id, status="away")
+            assert await _presence(live_sessionmaker, agent_id) == ("away", ["away", "away"])
+            await second.send(type="presence.set", status="busy")
+            assert (await second.expect("error"))["detail"].startswith("status:")
+        await watcher.expect("presence", agent_id=agent_id, status="offline")
+
+    async def offline() -> bool:
+        return await _presence(live_sessionmaker, agent_id) == ("offline", [])
+
+    await _eventually(offline)
