@@ -141,6 +141,10 @@ async def committing_sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionM
 
 @pytest.fixture(scope="session")
 def redis_db(worker_name: str) -> int:
+    """One database per test worker (gw0 -> 1, gw1 -> 2, ...): by pid, two workers could
+    share one (their pids equal modulo 15) and take each other's jobs and keys."""
+    if worker_name.startswith("gw") and worker_name[2:].isdigit():
+        return 1 + int(worker_name[2:]) % 15
     return 1 + os.getpid() % 15
 
 
