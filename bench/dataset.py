@@ -9,6 +9,7 @@ year of history with ids increasing with creation time.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,10 +186,12 @@ async def _inbox(conn: asyncpg.Connection, name: str, channel: str, team_id: int
     if found is not None:
         return int(found)
     inbox_id: int = await conn.fetchval(
-        "INSERT INTO inboxes (name, channel, team_id) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO inboxes (name, channel, team_id, public_key) VALUES ($1, $2, $3, $4)"
+        " RETURNING id",
         name,
         channel,
         team_id,
+        secrets.token_urlsafe(18),
     )
     return inbox_id
 
