@@ -1,0 +1,10 @@
+"""The routing core: pure functions over plain dataclasses, with the clock passed in.
+
+Nothing here does I/O or imports the rest of the project (tests/test_architecture.py
+checks it): `routing/driver.py` loads state from the database, calls these functions and
+applies what they decide. Modules by concept:
+
+- `calendars`, `business_time`: business calendars and exact business-time arithmetic;
+- `sla_policy`, `sla_timeline`: SLA policies and a ticket's due, warning, met and breached
+  instants computed from its history;
+"""
