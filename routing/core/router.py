@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from routing.core.eligibility import TierPlan, rejections, tier_plans
+from routing.core.eligibility import Screen, TierPlan, tier_plans
 from routing.core.explain import Candidate, Explanation, Rejection, Tier
 from routing.core.load import Book
 from routing.core.model import Queue, QueuedTicket, RoutingState, SkillNeed
@@ -35,35 +35,61 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class _Pools:
-    team: tuple[Book, ...]  # primary members, or everyone for a queue without a team
-    overflow: tuple[Book, ...]  # secondary members and overflow teams, not in `team`
+    team: tuple[int, ...]  # primary members, or everyone for a queue without a team
+    overflow: tuple[int, ...]  # secondary members and overflow teams, not in `team`
     team_ids: frozenset[int]
     overflow_ids: frozenset[int]
 
 
-def _pools(queue: Queue, books: Sequence[Book]) -> _Pools:
-    if queue.team_id is None:
-        return _Pools(tuple(books), (), frozenset(b.agent.id for b in books), frozenset())
-    team = tuple(b for b in books if queue.team_id in b.agent.primary_teams)
-    members = {b.agent.id for b in team}
-    overflow_teams = set(queue.overflow_team_ids)
-    overflow = tuple(
-        b
-        for b in books
-        if b.agent.id not in members
-        and (queue.team_id in b.agent.secondary_teams or b.agent.primary_teams & overflow_teams)
-    )
-    return _Pools(team, overflow, frozenset(members), frozenset(b.agent.id for b in overflow))
+class _Round:
+    """The state of one round: agents' books and queues' pools, each made when first
+    needed, so deciding one new ticket costs its pools, not the whole helpdesk."""
+
+    def __init__(self, state: RoutingState, now: datetime) -> None:
+        self.rules = state.rules
+        self.now = now
+        self.agents = {agent.id: agent for agent in state.agents}
+        self.ordered_ids = sorted(self.agents)
+        self.screen = Screen(state.rules, now)
+        self._books: dict[int, Book] = {}
+        self._pools: dict[int, _Pools] = {}
+
+    def book(self, agent_id: int) -> Book:
+        book = self._books.get(agent_id)
+        if book is None:
+            book = self._books[agent_id] = Book.open(self.agents[agent_id], self.rules)
+        return book
+
+    def pools(self, queue: Queue) -> _Pools:
+        pools = self._pools.get(queue.id)
+        if pools is None:
+            pools = self._pools[queue.id] = self._make_pools(queue)
+        return pools
+
+    def _make_pools(self, queue: Queue) -> _Pools:
+        ids = self.ordered_ids
+        if queue.team_id is None:
+            return _Pools(tuple(ids), (), frozenset(ids), frozenset())
+        team = tuple(i for i in ids if queue.team_id in self.agents[i].primary_teams)
+        members = frozenset(team)
+        spill = set(queue.overflow_team_ids)
+        overflow = tuple(
+            i
+            for i in ids
+            if i not in members
+            and (
+                queue.team_id in self.agents[i].secondary_teams
+                or self.agents[i].primary_teams & spill
+            )
+        )
+        return _Pools(team, overflow, members, frozenset(overflow))
 
 
 def route(state: RoutingState, now: datetime) -> tuple[Decision, ...]:
     """One decision per queued ticket, in the order they were decided."""
     rules = state.rules
-    books = [Book.open(agent, rules) for agent in sorted(state.agents, key=lambda a: a.id)]
-    by_id = {book.agent.id: book for book in books}
     queues = {queue.id: (position, queue) for position, queue in enumerate(state.queues)}
-    pools = {queue.id: _pools(queue, books) for queue in state.queues}
-
+    here = _Round(state, now)
     decisions = []
     unknown = [t for t in state.tickets if t.queue_id not in queues]
     known = sorted(
@@ -71,8 +97,7 @@ def route(state: RoutingState, now: datetime) -> tuple[Decision, ...]:
         key=lambda t: (queues[t.queue_id][0], order_key(queues[t.queue_id][1], t, rules)),
     )
     for step, ticket in enumerate(known, start=1):
-        queue = queues[ticket.queue_id][1]
-        decisions.append(_decide(state, queue, pools[queue.id], by_id, ticket, now, step))
+        decisions.append(_decide(here, queues[ticket.queue_id][1], ticket, step))
     for ticket in sorted(unknown, key=lambda t: t.id):
         explanation = Explanation(
             ticket.id, ticket.queue_id, now, "", (), None, f"queue {ticket.queue_id} is unknown"
@@ -81,41 +106,32 @@ def route(state: RoutingState, now: datetime) -> tuple[Decision, ...]:
     return tuple(decisions)
 
 
-def _decide(
-    state: RoutingState,
-    queue: Queue,
-    pools: _Pools,
-    books: dict[int, Book],
-    ticket: QueuedTicket,
-    now: datetime,
-    step: int,
-) -> Decision:
-    rules = state.rules
+def _decide(here: _Round, queue: Queue, ticket: QueuedTicket, step: int) -> Decision:
+    now, screen, pools = here.now, here.screen, here.pools(queue)
     plans = tier_plans(queue, ticket, now)
     tiers: list[Tier] = []
     winner: Book | None = None
     reason = ""
 
-    sticky = books.get(ticket.last_agent_id) if queue.sticky and ticket.last_agent_id else None
-    if sticky is not None and _in_reach(sticky, pools, plans):
-        found = rejections(sticky, ticket, ticket.required_skills, queue.team_id, now, rules)
-        tiers.append(
-            Tier("sticky", _skills(ticket.required_skills), (Candidate(sticky.agent.id, found),))
-        )
+    last = ticket.last_agent_id
+    if queue.sticky and last is not None and last in here.agents and _in_reach(last, pools, plans):
+        sticky = here.book(last)
+        found = screen.rejections(sticky, ticket, ticket.required_skills, queue.team_id)
+        tiers.append(Tier("sticky", _skills(ticket.required_skills), (Candidate(last, found),)))
         if not found:
-            winner, reason = sticky, f"agent {sticky.agent.id} had this ticket or contact last"
+            winner, reason = sticky, f"agent {last} had this ticket or contact last"
 
     for plan in plans if winner is None else ():
-        pool = pools.overflow if plan.overflow_pool else pools.team
         candidates = []
         best: tuple[tuple[float, ...], Book] | None = None
-        for book in pool:
-            found = rejections(book, ticket, plan.needs, queue.team_id, now, rules)
+        for agent_id in pools.overflow if plan.overflow_pool else pools.team:
+            book = here.book(agent_id)
+            found = screen.rejections(book, ticket, plan.needs, queue.team_id)
             if found:
-                candidates.append(Candidate(book.agent.id, found))
+                candidates.append(Candidate(agent_id, found))
                 continue
             points = score(queue.strategy, book, ticket, now)
-            candidates.append(Candidate(book.agent.id, (), points))
+            candidates.append(Candidate(agent_id, (), points))
             key = points + tie_break(book, now)
             if best is None or key > best[0]:
                 best = (key, book)
@@ -132,6 +148,7 @@ def _decide(
         return Decision(ticket.id, queue.id, "wait", None, None, explanation)
 
     winner.take(ticket, queue.team_id, now, step)
+    screen.taken(winner)
     explanation = Explanation(
         ticket.id, queue.id, now, queue.strategy, tuple(tiers), winner.agent.id, reason
     )
@@ -141,10 +158,10 @@ def _decide(
     return Decision(ticket.id, queue.id, "offer", winner.agent.id, expires, explanation)
 
 
-def _in_reach(book: Book, pools: _Pools, plans: list[TierPlan]) -> bool:
-    if book.agent.id in pools.team_ids:
+def _in_reach(agent_id: int, pools: _Pools, plans: list[TierPlan]) -> bool:
+    if agent_id in pools.team_ids:
         return True
-    return any(plan.overflow_pool for plan in plans) and book.agent.id in pools.overflow_ids
+    return any(plan.overflow_pool for plan in plans) and agent_id in pools.overflow_ids
 
 
 def _skills(needs: Sequence[SkillNeed]) -> tuple[tuple[int, int], ...]:
