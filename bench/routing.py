@@ -48,15 +48,15 @@ from routing.core.model import (
     WeightedUnits,
 )
 from routing.core.router import route
-from routing.core.sla_policy import METRICS, SlaPolicy, SlaTarget
-from routing.core.sla_timeline import (
+from routing.core.sla_history import (
     AgentReply,
     CustomerMessage,
     HistoryEvent,
     StatusChanged,
     TicketHistory,
-    compute_sla,
 )
+from routing.core.sla_policy import METRICS, SlaPolicy, SlaTarget
+from routing.core.sla_timeline import compute_sla
 
 NOW = datetime(2026, 3, 11, 11, tzinfo=UTC)  # a Wednesday, office hours in Berlin
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -220,14 +220,15 @@ def main() -> None:
         holidays=country_holidays("DE", [2025, 2026, 2027]),
     )
     goals = {"first_response": 60, "next_response": 120, "periodic_update": 480,
-             "resolution": 2400, "requester_wait": 2400, "agent_work": 1200}  # fmt: skip
+             "resolution": 2400, "requester_wait": 2400, "agent_work": 1200,
+             "group_ownership": 480}  # fmt: skip
     business = SlaPolicy(1, tuple(
         SlaTarget(metric, priority, timedelta(minutes=goals[metric] // (1 + rank)))
         for metric in METRICS for rank, priority in enumerate(reversed(PRIORITIES))
     ))  # fmt: skip
     sample = histories(rng, args.sla_tickets)
     print(f"sla: {len(sample)} ticket histories, {len(business.targets)} targets "
-          "(6 metrics x 4 priorities)")  # fmt: skip
+          "(7 metrics x 4 priorities)")  # fmt: skip
     for label, calendar in (("business hours (Berlin, DE holidays)", office), ("24/7", None)):
         # A fresh calendar each round, so its memo of openings is as cold as after a change.
         def recompute(calendar: BusinessCalendar | None = calendar) -> int:

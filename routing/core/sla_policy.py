@@ -14,6 +14,7 @@ Metric = Literal[
     "resolution",  # created -> solved (reopening resumes it)
     "requester_wait",  # like resolution, but the customer also waits while we are on hold
     "agent_work",  # like resolution, counting only the time agents have the ball
+    "group_ownership",  # a team's own target while it owns the ticket (a group SLA)
 ]
 METRICS: tuple[Metric, ...] = (
     "first_response",
@@ -22,6 +23,7 @@ METRICS: tuple[Metric, ...] = (
     "resolution",
     "requester_wait",
     "agent_work",
+    "group_ownership",
 )
 # Solved and closed tickets run no clock; reopening one resumes its resolution clocks.
 STOPPED_STATUSES = frozenset({"solved", "closed"})
@@ -34,6 +36,7 @@ DEFAULT_PAUSES: Mapping[Metric, frozenset[str]] = {
     "resolution": frozenset({"pending", "on_hold"}),
     "requester_wait": frozenset({"pending"}),
     "agent_work": frozenset({"pending", "on_hold"}),
+    "group_ownership": frozenset({"pending", "on_hold"}),
 }
 CONDITION_FIELDS = frozenset({"priority", "channel", "inbox", "account_tier", "tags"})
 

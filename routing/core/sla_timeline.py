@@ -26,53 +26,16 @@ from routing.core.business_time import (
     subtract_business_time,
 )
 from routing.core.calendars import BusinessCalendar
+from routing.core.sla_history import (
+    AgentReply,
+    CustomerMessage,
+    DueOverride,
+    PriorityChanged,
+    StatusChanged,
+    TeamChanged,
+    TicketHistory,
+)
 from routing.core.sla_policy import STOPPED_STATUSES, Metric, SlaPolicy, SlaTarget
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChanged:
-    at: datetime
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class PriorityChanged:
-    at: datetime
-    priority: str
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerMessage:
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AgentReply:
-    """A public reply to the customer (internal notes answer nobody)."""
-
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DueOverride:
-    """A supervisor set this metric's due time by hand (None lifts the override): the
-    running cycle's due time is frozen there, whatever pauses follow."""
-
-    at: datetime
-    metric: Metric
-    due_at: datetime | None
-
-
-HistoryEvent = StatusChanged | PriorityChanged | CustomerMessage | AgentReply | DueOverride
-
-
-@dataclass(frozen=True)
-class TicketHistory:
-    created_at: datetime
-    status: str  # at creation
-    priority: str  # at creation
-    events: tuple[HistoryEvent, ...] = ()  # in time order, none before created_at
-
 
 TargetStatus = Literal["running", "paused", "met", "breached"]
 
@@ -152,14 +115,21 @@ def compute_sla(
     calendar: BusinessCalendar | None,
     history: TicketHistory,
     now: datetime,
+    *,
+    team_id: int | None = None,
 ) -> SlaState:
     """Every target cycle of the ticket under `policy`, as of `now`. A None calendar is
-    around the clock. History after `now` is a caller bug and raises ValueError."""
+    around the clock. History after `now` is a caller bug and raises ValueError.
+
+    With `team_id` it is that team's group SLA instead: a `group_ownership` cycle for each
+    time the team owned the ticket, met when the ticket is solved or handed to another
+    team, beside (not instead of) the customer's SLA."""
     _check_history(history, now)
     calendar = calendar or BusinessCalendar.around_the_clock()
     statuses = _status_segments(history)
     targets = []
-    for cycle in _cycles(history):
+    cycles = _cycles(history) if team_id is None else _ownership_cycles(history, team_id)
+    for cycle in cycles:
         priority = _priority_at(history, cycle.stop or now)
         target = policy.target(cycle.metric, priority)
         if target is None:
@@ -239,6 +209,28 @@ def _cycles(history: TicketHistory) -> list[_Cycle]:
         _Cycle(metric, 0, created, solved_at)
         for metric in ("resolution", "requester_wait", "agent_work")
     )
+    return cycles
+
+
+def _ownership_cycles(history: TicketHistory, team_id: int) -> list[_Cycle]:
+    owners = [(history.created_at, history.team_id)] + [
+        (e.at, e.team_id) for e in history.events if isinstance(e, TeamChanged)
+    ]
+    final = _status_segments(history)[-1]
+    solved_at = final[0] if final[1] in STOPPED_STATUSES else None
+    cycles: list[_Cycle] = []
+    for i, (start, owner) in enumerate(owners):
+        if owner != team_id:
+            continue
+        handed_off = owners[i + 1][0] if i + 1 < len(owners) else None
+        stop = handed_off
+        if (
+            solved_at is not None
+            and solved_at >= start
+            and (handed_off is None or solved_at < handed_off)
+        ):
+            stop = solved_at  # solved while this team owned it
+        cycles.append(_Cycle("group_ownership", len(cycles), start, stop))
     return cycles
 
 

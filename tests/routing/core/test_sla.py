@@ -8,6 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from routing.core.calendars import BusinessCalendar
+from routing.core.sla_history import (
+    AgentReply,
+    CustomerMessage,
+    DueOverride,
+    PriorityChanged,
+    StatusChanged,
+    TeamChanged,
+    TicketHistory,
+)
 from routing.core.sla_policy import (
     PolicyError,
     SlaPolicy,
@@ -15,17 +24,7 @@ from routing.core.sla_policy import (
     TicketFacts,
     select_policy,
 )
-from routing.core.sla_timeline import (
-    AgentReply,
-    CustomerMessage,
-    DueOverride,
-    PriorityChanged,
-    SlaState,
-    StatusChanged,
-    TargetState,
-    TicketHistory,
-    compute_sla,
-)
+from routing.core.sla_timeline import SlaState, TargetState, compute_sla
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessCalendar.from_hours(
@@ -267,3 +266,23 @@ def test_lifting_an_override_gives_the_clock_back() -> None:
     history = TicketHistory(at(9, 9), "open", "normal", overrides)
     state = target(compute_sla(rules, None, history, now=at(9, 13)), "resolution")
     assert (state.overridden, state.due_at, state.breached_at) == (False, at(9, 17), None)
+
+
+def test_a_group_sla_times_each_stretch_a_team_owns_the_ticket() -> None:
+    rules = policy(SlaTarget("group_ownership", "normal", 2 * H, business_hours=False))
+    history = TicketHistory(
+        at(9, 9), "open", "normal",
+        (TeamChanged(at(9, 10), 2), TeamChanged(at(9, 13), 1), StatusChanged(at(9, 14), "solved")),
+        team_id=1,
+    )  # fmt: skip
+    first_line = compute_sla(rules, None, history, now=at(9, 15), team_id=1)
+    assert [(t.started_at, t.met_at, t.status) for t in first_line.targets] == [
+        (at(9, 9), at(9, 10), "met"),  # handed on after an hour
+        (at(9, 13), at(9, 14), "met"),  # solved after another
+    ]
+    second_line = target(
+        compute_sla(rules, None, history, now=at(9, 15), team_id=2), "group_ownership"
+    )
+    assert (second_line.met_at, second_line.breached_at) == (at(9, 13), at(9, 12))
+    # The customer's SLA has no group targets.
+    assert compute_sla(rules, None, history, now=at(9, 15)).targets == ()

@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 
 from routing.core.business_time import add_business_time
 from routing.core.calendars import BusinessCalendar
-from routing.core.sla_policy import METRICS, SlaPolicy, SlaTarget
-from routing.core.sla_timeline import (
+from routing.core.sla_history import (
     AgentReply,
     CustomerMessage,
     HistoryEvent,
     StatusChanged,
     TicketHistory,
-    compute_sla,
 )
+from routing.core.sla_policy import METRICS, SlaPolicy, SlaTarget
+from routing.core.sla_timeline import compute_sla
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
 CALENDARS = [
