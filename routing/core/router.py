@@ -186,7 +186,9 @@ def _why_won(queue: Queue, winner: Book, tier: Tier, plan: TierPlan) -> str:
     }[queue.strategy]
     text = f"agent {winner.agent.id} of {len(eligible)} eligible{where} had {what}"
     if tied > 1:
-        text += f", tied with {tied - 1} other(s) and idle longest"
+        text += (
+            f", tied with {tied - 1} other(s) and won the tie-break (idle longest, then lowest id)"
+        )
     return text
 
 

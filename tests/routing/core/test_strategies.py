@@ -64,7 +64,7 @@ def test_ties_go_to_the_agent_idle_longest_then_the_lowest_id() -> None:
     ]
     decisions = run(agents, [ticket(10)])
     assert winners(decisions) == {10: 2}
-    assert "tied with 2 other(s) and idle longest" in decisions[10].explanation.reason
+    assert "tied with 2 other(s) and won the tie-break" in decisions[10].explanation.reason
     never_assigned = [agent(5), agent(4), agent(6)]
     assert winners(run(never_assigned, [ticket(10)])) == {10: 4}
 
