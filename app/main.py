@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -39,6 +39,7 @@ from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from app.http.requests import JsonSafeRequest
 from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
@@ -93,7 +94,6 @@ API_ROUTERS: list[Any] = [
     InboundEmailController,
     AccountController,
     ContactController,
-    AttachmentController,
     TicketController,
     contact_tickets,
     healthz,
@@ -102,6 +102,9 @@ API_ROUTERS: list[Any] = [
     webhook_delivery,
     *WIDGET_API_ROUTES,
 ]
+
+# Routes that take files, and so the attachment limit instead of the JSON body limit.
+UPLOAD_ROUTERS: list[Any] = [AttachmentController]
 
 
 def start_realtime(app: Litestar, supervisor: Supervisor) -> None:
@@ -190,9 +193,17 @@ def create_app(
         # uvicorn types its ASGI callables with its own TypedDicts, Litestar with its own.
         proxy = DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
         middleware.insert(0, proxy)
+    # Every body is limited before it is read (Content-Length, then the bytes streamed):
+    # uploads by the attachment limit, everything else by RELAYDESK_MAX_REQUEST_BODY_BYTES.
+    uploads = Router(
+        path="/",
+        route_handlers=UPLOAD_ROUTERS,
+        request_max_body_size=settings.storage.max_upload_body_bytes,
+    )
     app = Litestar(
         route_handlers=[
             *API_ROUTERS,
+            uploads,
             metrics_endpoint,
             *CONSOLE_ROUTES,
             *WIDGET_ROUTES,
@@ -202,7 +213,8 @@ def create_app(
         dependencies=dependencies,
         exception_handlers=problem_handlers,
         lifespan=[lifespan],
-        request_max_body_size=settings.storage.max_request_body_bytes,
+        request_max_body_size=settings.http.max_request_body_bytes,
+        request_class=JsonSafeRequest,
         openapi_config=OpenAPIConfig(
             title="Relaydesk API",
             version="1",
