@@ -39,7 +39,8 @@ from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from app.http.requests import JsonSafeRequest
+from app.http.openapi import StrictInputSchemaPlugin, document_routes
+from app.http.requests import JsonSafeRequest, answer_options
 from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
@@ -215,6 +216,8 @@ def create_app(
         lifespan=[lifespan],
         request_max_body_size=settings.http.max_request_body_bytes,
         request_class=JsonSafeRequest,
+        before_request=answer_options,
+        plugins=[StrictInputSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Relaydesk API",
             version="1",
@@ -223,11 +226,11 @@ def create_app(
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
-            security=[{"bearer": []}],
         ),
         state=None,
         debug=False,
     )
+    document_routes(app)
     app.state.settings = settings
     app.state.clock = clock
     app.state.metrics = metrics

@@ -17,6 +17,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +69,13 @@ async def _caller_is_admin(
     summary="PostgreSQL, Redis and search are reachable; background tasks are running "
     "(why something is not: admins only)",
     security=[],
+    responses={
+        503: ResponseSpec(
+            dict[str, Any],
+            description="Not ready: the same report, naming each check that is down",
+            generate_examples=False,
+        )
+    },
 )
 async def readyz(
     state: State,

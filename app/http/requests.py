@@ -1,11 +1,13 @@
-"""Request bodies that cannot be decoded are the client's error, whatever breaks the decoder."""
+"""How requests are read: bodies that cannot be decoded are the client's error, whatever
+breaks the decoder, and OPTIONS names every method of the route."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.exceptions import SerializationException
+from litestar.routes import HTTPRoute
 
 
 class JsonSafeRequest(Request[Any, Any, Any]):
@@ -24,3 +26,20 @@ class JsonSafeRequest(Request[Any, Any, Any]):
             raise SerializationException(
                 f"JSON is malformed: invalid UTF-8 at byte {exc.start}"
             ) from None
+
+
+async def answer_options(request: Request[Any, Any, Any]) -> Response[None] | None:
+    """An app-wide `before_request`: answer OPTIONS with every method of the route. Litestar's
+    own answer lists the methods its route had when it was first registered, so a route
+    completed later (a controller's GET "/" and POST "" make one route in two steps) left
+    GET out of `Allow`."""
+    if request.method != "OPTIONS":
+        return None
+    template = request.scope.get("path_template")
+    for route in request.app.routes:
+        if isinstance(route, HTTPRoute) and route.path_format == template:
+            allow = ", ".join(sorted(route.methods))
+            return Response(
+                None, status_code=204, headers={"Allow": allow}, media_type="text/plain"
+            )
+    return None
