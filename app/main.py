@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
+from copy import copy
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
 from app.auth.controller import AgentTokenController, AuthController
 from app.chat.controller import WIDGET_API_ROUTES
+from app.chat.controller import upload as widget_upload
 from app.chat.port import ChatChannel
 from app.clock import Clock, utc_now
 from app.config import Settings
@@ -101,7 +103,7 @@ API_ROUTERS: list[Any] = [
     readyz,
     webhook_handshake,
     webhook_delivery,
-    *WIDGET_API_ROUTES,
+    *(route for route in WIDGET_API_ROUTES if route is not widget_upload),
 ]
 
 # Routes that take files, and so the attachment limit instead of the JSON body limit.
@@ -201,10 +203,15 @@ def create_app(
         route_handlers=UPLOAD_ROUTERS,
         request_max_body_size=settings.storage.max_upload_body_bytes,
     )
+    # The widget's upload shares its path with the widget's CORS preflight, so it cannot sit
+    # in that router: its own copy carries the limit.
+    visitor_upload = copy(widget_upload)
+    visitor_upload.request_max_body_size = settings.storage.max_upload_body_bytes
     app = Litestar(
         route_handlers=[
             *API_ROUTERS,
             uploads,
+            visitor_upload,
             metrics_endpoint,
             *CONSOLE_ROUTES,
             *WIDGET_ROUTES,
