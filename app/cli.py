@@ -22,6 +22,7 @@ import msgspec
 import uvicorn
 
 from app.config import Settings, SettingsError
+from app.http.server import uvicorn_options
 from app.startup import StartupError
 
 if TYPE_CHECKING:
@@ -170,16 +171,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = _settings()
     asyncio.run(check_services(settings))
-    # proxy_headers=False: uvicorn would trust X-Forwarded-For from 127.0.0.1 by default;
-    # create_app honours it only from RELAYDESK_TRUSTED_PROXIES.
     uvicorn.run(
         "app.main:create_app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,
         **server_options(settings),
+        **uvicorn_options(settings.http),
     )
 
 
@@ -248,7 +247,11 @@ async def run_dev(settings: Settings, *, host: str, port: int) -> None:
     from app.realtime.runtime import server_options
 
     config = uvicorn.Config(
-        create_app(settings), host=host, port=port, proxy_headers=False, **server_options(settings)
+        create_app(settings),
+        host=host,
+        port=port,
+        **server_options(settings),
+        **uvicorn_options(settings.http),
     )
     server = EmbeddedServer(config)
     web = asyncio.create_task(server.serve(), name="relaydesk:web")

@@ -72,8 +72,8 @@ class StorageSettings:
     allowed_attachment_types: tuple[str, ...] = ()  # empty: any type is accepted
 
     @property
-    def max_request_body_bytes(self) -> int:
-        """The largest request body: one attachment plus room for the multipart framing."""
+    def max_upload_body_bytes(self) -> int:
+        """The largest upload request: one attachment plus room for the multipart framing."""
         return self.max_attachment_bytes + 1024 * 1024
 
 
@@ -89,6 +89,18 @@ class RealtimeSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """Limits that keep one client (or a crowd of slow ones) from tying up a web process."""
+
+    # The largest body of any request but an upload (JSON bodies, webhook deliveries).
+    max_request_body_bytes: int = 1024 * 1024
+    # A client must send a request's headers within this many seconds of starting it.
+    header_timeout_seconds: int = 10
+    # Open connections (websockets included) per process; more are answered 503 and closed.
+    max_connections: int = 1000
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str = "dev"
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -97,6 +109,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
 
     @property
     def is_dev(self) -> bool:
@@ -174,6 +187,17 @@ class Settings:
                     env,
                     "RELAYDESK_WS_FRAMES_PER_ADDRESS",
                     RealtimeSettings.frames_per_address_per_second,
+                ),
+            ),
+            http=HttpSettings(
+                max_request_body_bytes=_int(
+                    env, "RELAYDESK_MAX_REQUEST_BODY_BYTES", HttpSettings.max_request_body_bytes
+                ),
+                header_timeout_seconds=_int(
+                    env, "RELAYDESK_HEADER_TIMEOUT_SECONDS", HttpSettings.header_timeout_seconds
+                ),
+                max_connections=_int(
+                    env, "RELAYDESK_MAX_CONNECTIONS", HttpSettings.max_connections
                 ),
             ),
         )

@@ -88,7 +88,13 @@ class ValidationFailed(DomainError):
         return cls(FieldError(field, message))
 
 
+class InvalidParameter(ValidationFailed):
+    """A query or path parameter is malformed: the request itself is wrong (400), where a
+    well-formed body that breaks a rule is a 422."""
+
+
 _STATUS = {
+    InvalidParameter: 400,
     NotFound: 404,
     Conflict: 409,
     PermissionDenied: 403,
@@ -173,14 +179,17 @@ def _message_of(message: str) -> str:
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    extra = exc.extra if isinstance(exc.extra, list) else []
+    extra = [item for item in exc.extra if isinstance(item, dict)] if exc.extra else []
     errors = [
         FieldError(_field_of(item), _message_of(str(item.get("message", "invalid value"))))
         for item in extra
-        if isinstance(item, dict)
     ]
     detail = exc.detail if not errors else "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return problem(422, "Validation failed", detail, code="validation_failed", errors=errors)
+    # Litestar says where each error is: the parameters (query, path, header, cookie) of a
+    # malformed request are a 400, as for InvalidParameter; a body breaking its schema 422.
+    in_parameters = bool(extra) and all(item.get("source", "body") != "body" for item in extra)
+    status = 400 if in_parameters else 422
+    return problem(status, "Validation failed", detail, code="validation_failed", errors=errors)
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

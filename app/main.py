@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
+from copy import copy
 from typing import Any
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -28,6 +29,7 @@ from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
 from app.auth.controller import AgentTokenController, AuthController
 from app.chat.controller import WIDGET_API_ROUTES
+from app.chat.controller import upload as widget_upload
 from app.chat.port import ChatChannel
 from app.clock import Clock, utc_now
 from app.config import Settings
@@ -39,6 +41,8 @@ from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
 from app.health.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from app.http.openapi import StrictInputSchemaPlugin, document_routes
+from app.http.requests import JsonSafeRequest, answer_options
 from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
@@ -93,15 +97,17 @@ API_ROUTERS: list[Any] = [
     InboundEmailController,
     AccountController,
     ContactController,
-    AttachmentController,
     TicketController,
     contact_tickets,
     healthz,
     readyz,
     webhook_handshake,
     webhook_delivery,
-    *WIDGET_API_ROUTES,
+    *(route for route in WIDGET_API_ROUTES if route is not widget_upload),
 ]
+
+# Routes that take files, and so the attachment limit instead of the JSON body limit.
+UPLOAD_ROUTERS: list[Any] = [AttachmentController]
 
 
 def start_realtime(app: Litestar, supervisor: Supervisor) -> None:
@@ -190,9 +196,22 @@ def create_app(
         # uvicorn types its ASGI callables with its own TypedDicts, Litestar with its own.
         proxy = DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
         middleware.insert(0, proxy)
+    # Every body is limited before it is read (Content-Length, then the bytes streamed):
+    # uploads by the attachment limit, everything else by RELAYDESK_MAX_REQUEST_BODY_BYTES.
+    uploads = Router(
+        path="/",
+        route_handlers=UPLOAD_ROUTERS,
+        request_max_body_size=settings.storage.max_upload_body_bytes,
+    )
+    # The widget's upload shares its path with the widget's CORS preflight, so it cannot sit
+    # in that router: its own copy carries the limit.
+    visitor_upload = copy(widget_upload)
+    visitor_upload.request_max_body_size = settings.storage.max_upload_body_bytes
     app = Litestar(
         route_handlers=[
             *API_ROUTERS,
+            uploads,
+            visitor_upload,
             metrics_endpoint,
             *CONSOLE_ROUTES,
             *WIDGET_ROUTES,
@@ -202,7 +221,10 @@ def create_app(
         dependencies=dependencies,
         exception_handlers=problem_handlers,
         lifespan=[lifespan],
-        request_max_body_size=settings.storage.max_request_body_bytes,
+        request_max_body_size=settings.http.max_request_body_bytes,
+        request_class=JsonSafeRequest,
+        before_request=answer_options,
+        plugins=[StrictInputSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Relaydesk API",
             version="1",
@@ -211,11 +233,11 @@ def create_app(
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
-            security=[{"bearer": []}],
         ),
         state=None,
         debug=False,
     )
+    document_routes(app)
     app.state.settings = settings
     app.state.clock = clock
     app.state.metrics = metrics

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select
 
-from app.errors import ValidationFailed
+from app.errors import InvalidParameter
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -29,12 +29,12 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(raw)
         return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed.field("cursor", "not a cursor this API returned") from None
+        raise InvalidParameter.field("cursor", "not a cursor this API returned") from None
 
 
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed.field("limit", f"must be between 1 and {MAX_LIMIT}")
+        raise InvalidParameter.field("limit", f"must be between 1 and {MAX_LIMIT}")
     return limit
 
 

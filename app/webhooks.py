@@ -15,10 +15,12 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotAuthenticated, NotFound, PermissionDenied
+from app.http.openapi import problem_responses
 from app.inbound.jobs import inbox_context
 from app.inbound.service import Delivery, store_deliveries
 from app.inboxes.models import Inbox
@@ -31,6 +33,10 @@ from app.ingest.webhooks import (
 )
 
 MAX_KEY_LENGTH = 64
+# What the channel's adapter answers, in the media type the provider expects.
+ADAPTER_REPLY = ResponseSpec(
+    bytes, media_type="*/*", description="The adapter's answer", generate_examples=False
+)
 
 
 async def _route(
@@ -69,6 +75,7 @@ def _reply(reply: WebhookReply) -> Response[bytes]:
     tags=["webhooks"],
     summary="A provider checking its webhook subscription (e.g. Meta's hub.challenge)",
     security=[],
+    responses={200: ADAPTER_REPLY, **problem_responses(403, 404)},
 )
 async def webhook_handshake(
     channel: str,
@@ -90,6 +97,7 @@ async def webhook_handshake(
     summary="A provider delivering messages: verified, stored raw, then answered",
     security=[],
     status_code=200,
+    responses={200: ADAPTER_REPLY, **problem_responses(401, 404)},
 )
 async def webhook_delivery(
     channel: str,

@@ -238,7 +238,7 @@ CONTEXTS = {
     "console": {"console"},
     "health": {"health"},
     # Shared by every context, and importing none.
-    "kernel": {"db", "security", "audit", "outbox"},
+    "kernel": {"db", "security", "audit", "outbox", "http"},
 }
 # Leaf modules inside a context that every context may use: they import no context.
 SHARED_MODULES = {

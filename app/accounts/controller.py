@@ -15,6 +15,7 @@ from app.accounts.service import (
 from app.auth.actor import Actor, require_supervisor
 from app.contacts.schemas import ContactOut
 from app.contacts.service import contact_out, list_account_contacts
+from app.http.params import Cursor, PageSize
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
 
@@ -29,8 +30,8 @@ class AccountController(Controller):
         actor: Actor,
         db_session: AsyncSession,
         q: str | None = None,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[AccountOut]:
         items, next_cursor = await list_accounts(db_session, q=q, limit=limit, cursor=cursor)
         return Page(items=[account_out(a) for a in items], next_cursor=next_cursor)
@@ -79,8 +80,8 @@ class AccountController(Controller):
         account_id: int,
         actor: Actor,
         db_session: AsyncSession,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ContactOut]:
         items, next_cursor = await list_account_contacts(
             db_session, account_id=account_id, limit=limit, cursor=cursor

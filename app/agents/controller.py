@@ -41,6 +41,8 @@ from app.agents.service import (
 )
 from app.auth.actor import Actor, require_admin
 from app.auth.throttle import LoginThrottle
+from app.http.openapi import problem_responses
+from app.http.params import Cursor, PageSize
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
 
@@ -57,8 +59,8 @@ class AgentController(Controller):
         role: Role | None = None,
         team_id: int | None = None,
         is_active: bool | None = None,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[AgentOut]:
         agents, next_cursor = await list_agents(
             db_session, role=role, team_id=team_id, is_active=is_active, limit=limit, cursor=cursor
@@ -89,6 +91,7 @@ class AgentController(Controller):
         "/{agent_id:int}",
         summary="Update an agent (admins); agents may change their own name, presence and "
         "password (with current_password; signs out their other sessions and tokens)",
+        responses=problem_responses(429),
     )
     async def update(
         self,
@@ -128,8 +131,8 @@ class TeamController(Controller):
         self,
         actor: Actor,
         db_session: AsyncSession,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[TeamOut]:
         return await list_teams(db_session, limit=limit, cursor=cursor)
 
@@ -179,8 +182,8 @@ class SkillController(Controller):
         self,
         actor: Actor,
         db_session: AsyncSession,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[SkillOut]:
         skills, next_cursor = await list_skills(db_session, limit=limit, cursor=cursor)
         return Page(items=[skill_out(s) for s in skills], next_cursor=next_cursor)

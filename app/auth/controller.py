@@ -23,6 +23,7 @@ from app.auth.service import (
 )
 from app.auth.throttle import LoginThrottle
 from app.config import Settings
+from app.http.openapi import problem_responses
 
 
 def _token_out(token: ApiToken) -> TokenOut:
@@ -42,7 +43,12 @@ class AuthController(Controller):
     tags = ["auth"]
 
     # Signing in creates nothing a client could GET: 200, not 201.
-    @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
+    @post(
+        "/login",
+        status_code=200,
+        summary="Exchange email and password for a bearer token",
+        responses=problem_responses(401, 429),
+    )
     async def login(
         self,
         data: LoginIn,
@@ -79,6 +85,7 @@ class AuthController(Controller):
         "/session",
         status_code=200,
         summary="Sign in the web console: sets an HttpOnly session cookie",
+        responses=problem_responses(401, 429),
     )
     async def create_session(
         self,

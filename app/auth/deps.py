@@ -47,6 +47,19 @@ def provide_client_address(request: Request[Any, Any, Any]) -> str:
 async def provide_actor(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, now: datetime
 ) -> Actor:
+    try:
+        return await _resolve_caller(request, db_session, settings, now)
+    except BaseException:
+        # Litestar never resumes the request's session dependency when a later dependency
+        # raises, so the connection this lookup took would stay checked out until the
+        # garbage collector terminates it mid-use; a refused caller returns it here.
+        await db_session.close()
+        raise
+
+
+async def _resolve_caller(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, now: datetime
+) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if scheme.lower() == "bearer" and credential.strip():

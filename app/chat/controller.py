@@ -38,10 +38,13 @@ from app.chat.service import (
 from app.chat.uploads import do_upload, visitor_attachment
 from app.config import Settings
 from app.errors import NotAuthenticated, NotFound, ValidationFailed
+from app.http.openapi import problem_responses
 from app.inboxes.models import Inbox
 from app.security.crypto import SecretBox
 
 TAGS = ["widget"]
+# Visitors authenticate with their session token, the inbox's origins and its key.
+VISITOR_PROBLEMS = problem_responses(401, 403, 404)
 PREFLIGHT_MAX_AGE = "600"
 
 
@@ -52,7 +55,12 @@ def _cors(settings: ChatSettings | None, origin: str | None) -> dict[str, str]:
     return headers
 
 
-@get("/api/v1/widget/config", tags=TAGS, summary="The widget's look and behaviour (public)")
+@get(
+    "/api/v1/widget/config",
+    tags=TAGS,
+    summary="The widget's look and behaviour (public)",
+    responses=VISITOR_PROBLEMS,
+)
 async def config(
     inbox: str, request: Request[Any, Any, Any], db_session: AsyncSession, state: State
 ) -> Response[WidgetConfigOut]:
@@ -64,7 +72,13 @@ async def config(
     return Response(body, headers=headers)
 
 
-@post("/api/v1/widget/sessions", tags=TAGS, status_code=200, summary="Start or continue a visitor")
+@post(
+    "/api/v1/widget/sessions",
+    tags=TAGS,
+    status_code=200,
+    summary="Start or continue a visitor",
+    responses=VISITOR_PROBLEMS,
+)
 async def start_session(
     data: WidgetSessionCreate,
     request: Request[Any, Any, Any],
@@ -134,6 +148,7 @@ async def _visitor_and_settings(
     "/api/v1/widget/attachments",
     tags=TAGS,
     summary="Upload a file for the visitor's next message (`?token=`, multipart `file`)",
+    responses=VISITOR_PROBLEMS,
 )
 async def upload(
     token: str,
@@ -169,6 +184,7 @@ async def upload(
     "/api/v1/widget/attachments/{attachment_id:int}",
     tags=TAGS,
     summary="A file of the visitor's conversation (`?token=` the visitor token)",
+    responses=VISITOR_PROBLEMS,
 )
 async def download(
     attachment_id: int, token: str, db_session: AsyncSession, state: State, settings: Settings

@@ -15,6 +15,7 @@ from app.contacts.service import (
     get_contact,
     list_contacts,
 )
+from app.http.params import Cursor, PageSize
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
 from app.tickets.contact_merge import do_merge_contacts
@@ -36,8 +37,8 @@ class ContactController(Controller):
         db_session: AsyncSession,
         q: str | None = None,
         account_id: int | None = None,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ContactOut]:
         items, next_cursor = await list_contacts(
             db_session, q=q, account_id=account_id, limit=limit, cursor=cursor

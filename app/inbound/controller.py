@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.http.params import Cursor, PageSize
 from app.inbound.models import InboundItem
 from app.inbound.schemas import InboundEmailOut, InboundItemOut, InboundStatus
 from app.inbound.service import access_item, decompress, do_retry_item, list_items
 from app.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from app.schemas import Page
 
-PageSize = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
 EXTENSIONS = {"message/rfc822": "eml", "application/json": "json"}
 
 
@@ -105,7 +103,7 @@ class InboundController(Controller):
         # The handler is named `list`, which shadows the builtin in this class body.
         status: builtins.list[InboundStatus] | None = None,
         limit: PageSize = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: Cursor = None,
     ) -> Page[InboundItemOut]:
         items, next_cursor = await _page(db_session, actor, inbox_id, status, limit, cursor)
         return Page(items=[item_out(i) for i in items], next_cursor=next_cursor)
@@ -145,7 +143,7 @@ class InboundEmailController(Controller):
         db_session: AsyncSession,
         status: builtins.list[InboundStatus] | None = None,
         limit: PageSize = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: Cursor = None,
     ) -> Page[InboundEmailOut]:
         items, next_cursor = await _page(db_session, actor, inbox_id, status, limit, cursor)
         return Page(items=[email_out(i) for i in items], next_cursor=next_cursor)

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor, require_admin
+from app.http.params import Cursor, PageSize
 from app.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
 from app.inboxes.service import (
     SettingsValidators,
@@ -49,8 +50,8 @@ class InboxController(Controller):
         secret_box: SecretBox,
         channel: str | None = None,
         is_active: bool | None = None,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[InboxOut]:
         inboxes, next_cursor = await list_inboxes(
             db_session, channel=channel, is_active=is_active, limit=limit, cursor=cursor

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.contacts.models import Contact
 from app.errors import NotFound, ValidationFailed
+from app.http.params import Cursor, Instant, PageSize, instant
 from app.messages.schemas import MessageCreate, MessageOut
 from app.messages.service import do_add_message, do_retry_message, message_out, messages_of
 from app.pagination import DEFAULT_LIMIT
@@ -35,8 +36,6 @@ from app.tickets.schemas import (
     TicketOut,
 )
 from app.tickets.service import access_ticket, do_create_ticket, do_update_ticket, list_tickets
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
 
 
 def ticket_out(ticket: Any) -> TicketOut:
@@ -87,12 +86,12 @@ class TicketController(Controller):
         tag: str | None = None,
         contact_id: int | None = None,
         account_id: int | None = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        updated_after: datetime | None = None,
-        updated_before: datetime | None = None,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        created_after: Instant = None,
+        created_before: Instant = None,
+        updated_after: Instant = None,
+        updated_before: Instant = None,
+        limit: PageSize = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[TicketOut]:
         assignee, unassigned = _assignee(assignee_id, actor)
         filters = TicketFilters(
@@ -106,10 +105,10 @@ class TicketController(Controller):
             tag=tag.strip().lower() if tag else None,
             contact_id=contact_id,
             account_id=account_id,
-            created_after=created_after,
-            created_before=created_before,
-            updated_after=updated_after,
-            updated_before=updated_before,
+            created_after=instant("created_after", created_after),
+            created_before=instant("created_before", created_before),
+            updated_after=instant("updated_after", updated_after),
+            updated_before=instant("updated_before", updated_before),
         )
         tickets, next_cursor = await list_tickets(
             db_session, actor, filters=filters, limit=limit, cursor=cursor
@@ -243,8 +242,8 @@ async def contact_tickets(
     contact_id: int,
     actor: Actor,
     db_session: AsyncSession,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    limit: PageSize = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Page[TicketOut]:
     if await db_session.get(Contact, contact_id) is None:
         raise NotFound(f"contact {contact_id} does not exist")

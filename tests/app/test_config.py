@@ -36,3 +36,22 @@ def test_token_max_days(tmp_path: Path) -> None:
     for value in ("0", "a year", "100000"):
         with pytest.raises(SettingsError, match=r"^RELAYDESK_TOKEN_MAX_DAYS must be"):
             settings_of(tmp_path, RELAYDESK_TOKEN_MAX_DAYS=value)
+
+
+def test_http_limits(tmp_path: Path) -> None:
+    http = settings_of(tmp_path).http
+    assert (http.max_request_body_bytes, http.header_timeout_seconds, http.max_connections) == (
+        1024 * 1024,
+        10,
+        1000,
+    )
+    changed = settings_of(
+        tmp_path,
+        RELAYDESK_MAX_REQUEST_BODY_BYTES="65536",
+        RELAYDESK_HEADER_TIMEOUT_SECONDS="5",
+        RELAYDESK_MAX_CONNECTIONS="200",
+    ).http
+    assert (changed.max_request_body_bytes, changed.header_timeout_seconds) == (65536, 5)
+    assert changed.max_connections == 200
+    with pytest.raises(SettingsError, match=r"^RELAYDESK_MAX_CONNECTIONS must be"):
+        settings_of(tmp_path, RELAYDESK_MAX_CONNECTIONS="0")

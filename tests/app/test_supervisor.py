@@ -12,6 +12,7 @@ import httpx
 import pytest
 from litestar.datastructures import State
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assets import BuiltAssets
 from app.config import Settings
@@ -21,6 +22,7 @@ from app.supervisor import Supervisor, read_reports, report_components
 from tests.app.health.test_metrics import samples
 from tests.asgi import running
 from tests.conftest import CHANNEL_PREFIX, FrozenClock
+from tests.factories.agents import auth_headers, make_agent
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 5.0) -> None:
@@ -71,14 +73,17 @@ async def flaky_app(
 async def test_a_crashed_app_task_is_failing_in_readyz_then_restarted_and_recovers(
     flaky_app: tuple[httpx.AsyncClient, asyncio.Event, asyncio.Event],
     caplog: pytest.LogCaptureFixture,
+    db_session: AsyncSession,
 ) -> None:
     client, crash, crashed = flaky_app
+    admin = await auth_headers(db_session, await make_agent(db_session, role="admin"))
     assert (await client.get("/readyz")).status_code == 200
     crash.set()
     await crashed.wait()
     await asyncio.sleep(0)  # the supervisor records the crash
 
-    failing = await client.get("/readyz")
+    failing = await client.get("/readyz", headers=admin)  # the error's text: admins only
+    anonymous = await client.get("/readyz")
 
     assert failing.status_code == 503
     assert failing.json()["checks"]["database"]["status"] == "ok"
@@ -86,6 +91,7 @@ async def test_a_crashed_app_task_is_failing_in_readyz_then_restarted_and_recove
     assert subscriber["status"] == "failing"
     assert subscriber["last_error"] == "RuntimeError: subscriber lost its connection"
     assert subscriber["process"] == "web-test"
+    assert "last_error" not in component(anonymous.json(), "realtime-subscriber")
     metrics = samples((await client.get("/metrics")).text)
     label = frozenset({("component", "realtime-subscriber")})
     assert metrics[("relaydesk_component_failing", label)] == 1
@@ -145,8 +151,10 @@ async def test_a_task_that_returns_is_finished_and_leaves_the_list() -> None:
 
 
 async def test_a_workers_components_show_in_the_apps_readyz_and_metrics(
-    client: httpx.AsyncClient, redis: Redis
+    client: httpx.AsyncClient, redis: Redis, db_session: AsyncSession
 ) -> None:
+    admin = await auth_headers(db_session, await make_agent(db_session, role="admin"))
+
     async def broken() -> None:
         raise ValueError("relay bug")
 
@@ -167,7 +175,7 @@ async def test_a_workers_components_show_in_the_apps_readyz_and_metrics(
 
         await eventually(relay_reported_failing)
 
-        response = await client.get("/readyz")
+        response = await client.get("/readyz", headers=admin)
 
         # A worker's trouble is shown but leaves the web node ready.
         assert response.status_code == 200

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import uvicorn
 from litestar import Litestar
 
+from app.http.server import uvicorn_options
 from app.realtime.runtime import server_options
 
 START_TIMEOUT = 20.0
@@ -32,13 +33,14 @@ def live_app(app: Litestar) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port
     port = sock.getsockname()[1]
-    # As `relaydesk serve` runs it: no X-Forwarded-For trusted from loopback (app.cli).
+    # As `relaydesk serve` runs it: no X-Forwarded-For trusted from loopback (app.cli), the
+    # header deadline and the connection cap of the app's settings (app.http.server).
     config = uvicorn.Config(
         app,
         log_level="warning",
         lifespan="on",
-        proxy_headers=False,
         **server_options(app.state.settings),
+        **uvicorn_options(app.state.settings.http),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
