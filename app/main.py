@@ -47,6 +47,7 @@ from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
 from app.inboxes.service import SettingsValidators
 from app.ingest.webhooks import WebhookAdapters
+from app.outbox.controller import DeadLetterController
 from app.realtime.controller import REALTIME_ROUTES
 from app.realtime.hub import Hub
 from app.realtime.local import install_local_delivery
@@ -99,6 +100,7 @@ API_ROUTERS: list[Any] = [
     ContactController,
     TicketController,
     contact_tickets,
+    DeadLetterController,
     healthz,
     readyz,
     webhook_handshake,

@@ -70,6 +70,7 @@ async def relay_outbox(ctx: JobContext) -> None:
     await run_relay(
         ctx["sessionmaker"],
         ctx["redis"],
+        engine=ctx["_engine"],  # type: ignore[typeddict-item]
         clock=ctx["clock"],
         prefix=ctx["settings"].redis.channel_prefix,
     )

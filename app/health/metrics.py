@@ -5,7 +5,8 @@ the concrete path) and the status, so nothing about a ticket or a person reaches
 scrape. The endpoint needs no authentication: operators must keep it off the public
 internet (serve it on an internal network or block `/metrics` at the load balancer).
 
-Queue depth and outbox lag are read at scrape time, not kept up to date in the background.
+Queue depth, outbox lag and dead letters are read at scrape time, not kept up to date in
+the background.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import func, select
 
 from app.clock import Clock
 from app.db.engine import SessionMaker
+from app.outbox.dead_letters import count_dead_letters
 from app.outbox.models import OutboxEvent
 from app.supervisor import ComponentState, Supervisor, all_components
 
@@ -58,6 +60,11 @@ class Metrics:
         self.outbox_pending = Gauge(
             "relaydesk_outbox_pending",
             "Outbox events not yet relayed to Redis.",
+            registry=self.registry,
+        )
+        self.outbox_dead = Gauge(
+            "relaydesk_outbox_dead_letters",
+            "Outbox events the relay gave up on, waiting for an admin's retry.",
             registry=self.registry,
         )
         self.outbox_lag = Gauge(
@@ -111,11 +118,13 @@ class Metrics:
                 pending, oldest = (
                     await session.execute(
                         select(func.count(), func.min(OutboxEvent.created_at)).where(
-                            OutboxEvent.published_at.is_(None)
+                            OutboxEvent.published_at.is_(None), OutboxEvent.dead_at.is_(None)
                         )
                     )
                 ).one()
+                dead = await count_dead_letters(session)
             self.outbox_pending.set(pending)
+            self.outbox_dead.set(dead)
             self.outbox_lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
 
         async def queue() -> None:

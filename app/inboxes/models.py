@@ -14,6 +14,11 @@ def new_public_key() -> str:
     return secrets.token_urlsafe(18)
 
 
+# A trigger NOTIFYs this channel with the inbox's id whenever an inbox is created, changed
+# or deleted (migration 0014); the mail supervisor listens.
+INBOXES_CHANNEL = "relaydesk_inboxes"
+
+
 class Inbox(IdMixin, TimestampMixin, Base):
     """A configured channel endpoint. Secret settings are kept only in `secrets_encrypted`."""
 

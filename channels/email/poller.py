@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.attachments.storage import AttachmentStore
 from app.clock import Clock
 from app.db.engine import SessionMaker, transaction
+from app.db.notify import Listener
 from app.inbound.models import InboundItem
 from app.inbound.service import (
     Delivery,
@@ -35,7 +36,7 @@ from app.inbound.service import (
     pending_ids,
     store_deliveries,
 )
-from app.inboxes.models import Inbox
+from app.inboxes.models import INBOXES_CHANNEL, Inbox
 from app.inboxes.service import inbox_secrets
 from app.mail.models import MailboxState
 from app.mail.service import mailbox_state
@@ -325,9 +326,18 @@ async def run_mail_pollers(
 ) -> None:
     """The mail supervisor: keeps one poller per active email inbox across all worker
     processes. The pollers run under `supervisor` beside this loop, so a crash here (the
-    database away, say) stops no poller; the supervisor restarts this loop."""
-    while True:
-        await sync_mail_pollers(
-            sessionmaker, engine, store=store, box=box, clock=clock, supervisor=supervisor
-        )
-        await asyncio.sleep(refresh_seconds)
+    database away, say) stops no poller; the supervisor restarts this loop.
+
+    An inbox created, changed or deactivated is acted on at once (NOTIFY from a trigger on
+    `inboxes`): a changed inbox's poller starts again with the new settings. The rescan
+    every `refresh_seconds` catches a poller whose inbox another process stopped polling.
+    """
+    async with Listener(engine, INBOXES_CHANNEL) as listener:
+        while True:
+            for payload in set(listener.take()):
+                # Stopped here; the sync below starts it again if the inbox is still wanted.
+                await supervisor.cancel(poller_component(int(payload)))
+            await sync_mail_pollers(
+                sessionmaker, engine, store=store, box=box, clock=clock, supervisor=supervisor
+            )
+            await listener.wait(refresh_seconds)

@@ -27,6 +27,7 @@ from app.contacts.identities import Identity, resolve_contact
 from app.inbound.models import InboundItem
 from app.inbound.service import compress
 from app.inboxes.models import Inbox
+from app.outbox.models import OutboxEvent
 from tests.conftest import SECRET_KEY
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
 from tests.factories.assets import CONSOLE_SCRIPT, WIDGET_BUNDLE
@@ -115,6 +116,8 @@ CASES = [
     Case("GET", "/api/v1/inboxes/{inbox_id:int}/inbound", "admin", p("/api/v1/inboxes/{inbox}/inbound")),
     Case("GET", "/api/v1/inboxes/{inbox_id:int}/inbound/{item_id:int}/raw", "admin", p("/api/v1/inboxes/{inbox}/inbound/{email}/raw")),
     Case("POST", "/api/v1/inboxes/{inbox_id:int}/inbound/{item_id:int}/retry", "admin", p("/api/v1/inboxes/{inbox}/inbound/{email}/retry")),
+    Case("GET", "/api/v1/outbox/dead-letters", "admin", p("/api/v1/outbox/dead-letters")),
+    Case("POST", "/api/v1/outbox/dead-letters/{event_id:int}/retry", "admin", p("/api/v1/outbox/dead-letters/{dead_letter}/retry")),
     Case("GET", "/api/v1/accounts", "agent", p("/api/v1/accounts")),
     Case("GET", "/api/v1/accounts/{account_id:int}", "agent", p("/api/v1/accounts/{account}")),
     Case("GET", "/api/v1/accounts/{account_id:int}/contacts", "agent", p("/api/v1/accounts/{account}/contacts")),
@@ -189,7 +192,10 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         status="failed",
         error="could not parse",
     )
-    db_session.add(email)
+    dead_letter = OutboxEvent(
+        topic="ticket.updated", payload={}, attempts=8, dead_at=datetime.now(UTC)
+    )
+    db_session.add_all([email, dead_letter])
     lonely, _ = await resolve_contact(db_session, [Identity.of("email", "lonely@customer.test")])
     await db_session.flush()
     agent_headers = {"Authorization": f"Bearer {tokens['agent']}"}
@@ -228,6 +234,7 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "attachment": upload["id"],
         "note": note.json()["id"],
         "email": email.id,
+        "dead_letter": dead_letter.id,
         "inbox_key": inbox.public_key,
         "visitor_token": visitor_token(SECRET_KEY, visitor.key),
     }

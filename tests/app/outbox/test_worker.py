@@ -55,7 +55,7 @@ async def test_the_worker_relays_the_outbox_and_runs_the_jobs_it_enqueues(
             while not await published(committing_sessionmaker, event.id):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
 
-        job = Job(f"outbox:{event.id}:send_outbound", arq_redis)
+        job = Job(f"outbox:{event.uuid}:send_outbound", arq_redis)
         # The message does not exist, so the job has nothing to send.
         assert await job.result(timeout=10, poll_delay=0.05) == "skipped"
     finally:
