@@ -51,6 +51,7 @@ from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
+from app.views.controller import ViewController
 from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.settings import validate_email_settings
@@ -96,6 +97,7 @@ API_ROUTERS: list[Any] = [
     AttachmentController,
     TicketController,
     contact_tickets,
+    ViewController,
     healthz,
     readyz,
     webhook_handshake,

@@ -139,6 +139,12 @@ CASES = [
     Case("POST", "/api/v1/tickets/{ticket_id:int}/messages/{message_id:int}/retry", "agent", p("/api/v1/tickets/{ticket}/messages/{note}/retry")),
     Case("POST", "/api/v1/tickets/{ticket_id:int}/merge", "agent", p("/api/v1/tickets/{ticket}/merge"), lambda w: {"into_id": w.ids["second_ticket"]}),
     Case("POST", "/api/v1/tickets/bulk", "agent", p("/api/v1/tickets/bulk"), lambda w: {"ids": [w.ids["ticket"]], "changes": {"priority": "low"}}),
+    Case("GET", "/api/v1/views", "agent", p("/api/v1/views")),
+    Case("POST", "/api/v1/views", "agent", p("/api/v1/views"), lambda w: {"name": "Mine urgent", "filters": {"assignee": "me"}}),
+    Case("GET", "/api/v1/views/{key:str}/tickets", "agent", p("/api/v1/views/mine/tickets")),
+    # Each role changes a personal view of its own.
+    Case("PATCH", "/api/v1/views/{view_id:int}", "agent", lambda w, role: f"/api/v1/views/{w.ids['views'][role]}", lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/views/{view_id:int}", "agent", lambda w, role: f"/api/v1/views/{w.ids['views'][role]}"),
 ]  # fmt: skip
 
 
@@ -213,7 +219,18 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         json={"body": "file", "internal": True, "attachment_ids": [upload["id"]]},
         headers=agent_headers,
     )
+    views = {
+        role: (
+            await client.post(
+                "/api/v1/views",
+                json={"name": f"{role}'s", "filters": {}},
+                headers={"Authorization": f"Bearer {tokens[role]}"},
+            )
+        ).json()["id"]
+        for role in ROLES
+    }
     ids = {
+        "views": views,
         "team": team.id,
         "spare_team": (await make_team(db_session)).id,
         "skill": (await make_skill(db_session)).id,

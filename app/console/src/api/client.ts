@@ -3,6 +3,7 @@
 // fails `vue-tsc`, not an agent. Components call the functions below and never build URLs;
 // a failed call throws an ApiError (errors.ts), a success returns the parsed body.
 import createClient, { type Middleware } from 'openapi-fetch'
+import { inject, type InjectionKey } from 'vue'
 
 import type { components, paths } from './api'
 import { ApiError, errorFromResponse, networkError } from './errors'
@@ -11,6 +12,15 @@ export type Schemas = components['schemas']
 export type Agent = Schemas['AgentOut']
 export type Credentials = Schemas['LoginIn']
 export type Session = Schemas['SessionOut']
+export type Team = Schemas['TeamOut']
+export type View = Schemas['ViewOut']
+export type ViewFilters = Schemas['ViewFilters']
+export type ViewTicket = Schemas['ViewTicket']
+export type SavedViewCreate = Schemas['SavedViewCreate']
+export type SavedViewUpdate = Schemas['SavedViewUpdate']
+export type TicketDetail = Schemas['TicketDetail']
+export type Message = Schemas['MessageOut']
+export type Page<T> = { items: T[]; next_cursor: string | null }
 
 /** The readable cookie the server sets beside the HttpOnly session (app/auth/deps.py). */
 export const CSRF_COOKIE = 'relaydesk_csrf'
@@ -101,9 +111,73 @@ export function createApi(options: ApiOptions = {}) {
         csrfToken = null
       },
     },
+
+    directory: {
+      /** Every agent, active or not (names of past assignees stay readable). */
+      async agents(): Promise<Agent[]> {
+        const all: Agent[] = []
+        let cursor: string | undefined
+        do {
+          const page = await unwrap(() =>
+            http.GET('/api/v1/agents', { params: { query: { limit: 200, cursor } } }),
+          )
+          all.push(...page.items)
+          cursor = page.next_cursor ?? undefined
+        } while (cursor)
+        return all
+      },
+      teams(): Promise<Team[]> {
+        return unwrap(() => http.GET('/api/v1/teams', { params: { query: { limit: 200 } } })).then(
+          (page) => page.items,
+        )
+      },
+    },
+
+    tickets: {
+      get(id: number): Promise<TicketDetail> {
+        return unwrap(() =>
+          http.GET('/api/v1/tickets/{ticket_id}', { params: { path: { ticket_id: id } } }),
+        )
+      },
+    },
+
+    views: {
+      list(): Promise<View[]> {
+        return unwrap(() => http.GET('/api/v1/views'))
+      },
+      tickets(key: string, cursor?: string | null, limit = 50): Promise<Page<ViewTicket>> {
+        return unwrap(() =>
+          http.GET('/api/v1/views/{key}/tickets', {
+            params: { path: { key }, query: { limit, cursor: cursor ?? undefined } },
+          }),
+        )
+      },
+      create(body: SavedViewCreate): Promise<View> {
+        return unwrap(() => http.POST('/api/v1/views', { body }))
+      },
+      update(id: number, body: SavedViewUpdate): Promise<View> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/views/{view_id}', { params: { path: { view_id: id } }, body }),
+        )
+      },
+      async remove(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/views/{view_id}', { params: { path: { view_id: id } } }),
+        )
+      },
+    },
   }
 }
 
 export type Api = ReturnType<typeof createApi>
 
 export const api = createApi()
+
+export const apiKey: InjectionKey<Api> = Symbol('api')
+
+/** The API client provided by main.ts (a fake one in unit tests). */
+export function useApi(): Api {
+  const provided = inject(apiKey)
+  if (!provided) throw new Error('useApi() needs the API client provided (see main.ts)')
+  return provided
+}

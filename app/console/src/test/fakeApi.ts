@@ -27,5 +27,21 @@ export function fakeApi() {
       me: vi.fn<Api['auth']['me']>(),
       signOut: vi.fn<Api['auth']['signOut']>(),
     },
+    directory: {
+      agents: vi.fn<Api['directory']['agents']>().mockResolvedValue([ADA]),
+      teams: vi.fn<Api['directory']['teams']>().mockResolvedValue([]),
+    },
+    tickets: {
+      get: vi.fn<Api['tickets']['get']>(),
+    },
+    views: {
+      list: vi.fn<Api['views']['list']>().mockResolvedValue([]),
+      tickets: vi.fn<Api['views']['tickets']>(),
+      create: vi.fn<Api['views']['create']>(),
+      update: vi.fn<Api['views']['update']>(),
+      remove: vi.fn<Api['views']['remove']>(),
+    },
   } satisfies Api
 }
+
+export type FakeApi = ReturnType<typeof fakeApi>

@@ -26,9 +26,11 @@ describe('the console router', () => {
   it('lets a signed-in agent in, and past the sign-in page to where they were going', async () => {
     const router = await routerFor(true)
     await router.push('/')
-    expect(router.currentRoute.value.name).toBe('home')
+    expect(router.currentRoute.value.fullPath).toBe('/views/mine')
     await router.push('/sign-in?next=/tickets/42')
     expect(router.currentRoute.value.fullPath).toBe('/tickets/42')
+    expect(router.currentRoute.value.name).toBe('ticket')
+    await router.push('/tickets/nope')
     expect(router.currentRoute.value.name).toBe('not-found')
   })
 
