@@ -47,6 +47,7 @@ from app.realtime.controller import REALTIME_ROUTES
 from app.realtime.hub import Hub
 from app.realtime.local import install_local_delivery
 from app.realtime.runtime import Realtime, leave, realtime_loops
+from app.replies.controller import CannedReplyController, MacroController
 from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
@@ -98,6 +99,8 @@ API_ROUTERS: list[Any] = [
     TicketController,
     contact_tickets,
     ViewController,
+    CannedReplyController,
+    MacroController,
     healthz,
     readyz,
     webhook_handshake,

@@ -145,6 +145,16 @@ CASES = [
     # Each role changes a personal view of its own.
     Case("PATCH", "/api/v1/views/{view_id:int}", "agent", lambda w, role: f"/api/v1/views/{w.ids['views'][role]}", lambda w: {"name": "Renamed"}),
     Case("DELETE", "/api/v1/views/{view_id:int}", "agent", lambda w, role: f"/api/v1/views/{w.ids['views'][role]}"),
+    Case("GET", "/api/v1/canned-replies", "agent", p("/api/v1/canned-replies")),
+    Case("POST", "/api/v1/canned-replies", "agent", p("/api/v1/canned-replies"), lambda w: {"name": "Hi", "body": "Hi {{contact.first_name}}"}),
+    Case("PATCH", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}", lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}"),
+    Case("GET", "/api/v1/canned-replies/{reply_id:int}/render", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}/render?ticket_id={w.ids['ticket']}"),
+    Case("GET", "/api/v1/macros", "agent", p("/api/v1/macros")),
+    Case("POST", "/api/v1/macros", "agent", p("/api/v1/macros"), lambda w: {"name": "Low", "actions": {"priority": "low"}}),
+    Case("PATCH", "/api/v1/macros/{macro_id:int}", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}", lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/macros/{macro_id:int}", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}"),
+    Case("POST", "/api/v1/macros/{macro_id:int}/apply", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}/apply", lambda w: {"ticket_id": w.ids["ticket"]}),
 ]  # fmt: skip
 
 
@@ -229,7 +239,19 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         ).json()["id"]
         for role in ROLES
     }
+    kept: dict[str, dict[str, int]] = {"canned": {}, "macros": {}}
+    for role in ROLES:
+        as_role = {"Authorization": f"Bearer {tokens[role]}"}
+        canned = {"name": "Thanks", "body": "Thanks, {{contact.first_name}}"}
+        macro = {"name": "Urgent", "actions": {"priority": "urgent"}}
+        kept["canned"][role] = (
+            await client.post("/api/v1/canned-replies", json=canned, headers=as_role)
+        ).json()["id"]
+        kept["macros"][role] = (
+            await client.post("/api/v1/macros", json=macro, headers=as_role)
+        ).json()["id"]
     ids = {
+        **kept,
         "views": views,
         "team": team.id,
         "spare_team": (await make_team(db_session)).id,

@@ -20,6 +20,8 @@ from tests.browser.test_console import sign_in
 
 pytestmark = pytest.mark.browser
 
+LAPTOP = {"width": 1366, "height": 768}  # the screen the console is laid out for
+
 TICKETS = 60
 
 
@@ -47,6 +49,7 @@ async def orders(admin: Person, committed: Committed[Any]) -> None:
 async def test_a_view_pages_keeps_its_place_and_a_saved_view_filters(
     page: Page, admin: Person, orders: None
 ) -> None:
+    await page.set_viewport_size(LAPTOP)
     await page.goto("/console")
     await sign_in(page, admin)
     sidebar = page.get_by_role("navigation", name="Views")

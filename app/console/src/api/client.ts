@@ -18,8 +18,19 @@ export type ViewFilters = Schemas['ViewFilters']
 export type ViewTicket = Schemas['ViewTicket']
 export type SavedViewCreate = Schemas['SavedViewCreate']
 export type SavedViewUpdate = Schemas['SavedViewUpdate']
+export type Ticket = Schemas['TicketOut']
 export type TicketDetail = Schemas['TicketDetail']
+export type TicketChanges = Schemas['TicketChanges']
+export type TicketEvent = Schemas['TicketEventOut']
+export type TicketEventsPage = Schemas['TicketEventsPage']
 export type Message = Schemas['MessageOut']
+export type MessageCreate = Schemas['MessageCreate']
+export type Attachment = Schemas['AttachmentOut']
+export type Contact = Schemas['ContactOut']
+export type Account = Schemas['AccountOut']
+export type CannedReply = Schemas['CannedReplyOut']
+export type Macro = Schemas['MacroOut']
+export type MacroApplied = Schemas['MacroApplied']
 export type Page<T> = { items: T[]; next_cursor: string | null }
 
 /** The readable cookie the server sets beside the HttpOnly session (app/auth/deps.py). */
@@ -137,6 +148,96 @@ export function createApi(options: ApiOptions = {}) {
       get(id: number): Promise<TicketDetail> {
         return unwrap(() =>
           http.GET('/api/v1/tickets/{ticket_id}', { params: { path: { ticket_id: id } } }),
+        )
+      },
+      /** Every event after `since`, in seq order (all pages). */
+      async events(id: number, since = 0): Promise<TicketEventsPage> {
+        const limit = 1000
+        const items: TicketEvent[] = []
+        let next = since
+        for (;;) {
+          const page = await unwrap(() =>
+            http.GET('/api/v1/tickets/{ticket_id}/events', {
+              params: { path: { ticket_id: id }, query: { since: next, limit } },
+            }),
+          )
+          items.push(...page.items)
+          next = page.next_since
+          if (page.items.length < limit) return { items, next_since: next }
+        }
+      },
+      update(id: number, body: TicketChanges): Promise<Ticket> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/tickets/{ticket_id}', { params: { path: { ticket_id: id } }, body }),
+        )
+      },
+      reply(id: number, body: MessageCreate): Promise<Message> {
+        return unwrap(() =>
+          http.POST('/api/v1/tickets/{ticket_id}/messages', {
+            params: { path: { ticket_id: id } },
+            body,
+          }),
+        )
+      },
+      retry(id: number, messageId: number): Promise<Message> {
+        return unwrap(() =>
+          http.POST('/api/v1/tickets/{ticket_id}/messages/{message_id}/retry', {
+            params: { path: { ticket_id: id, message_id: messageId } },
+          }),
+        )
+      },
+    },
+
+    customers: {
+      contact(id: number): Promise<Contact> {
+        return unwrap(() =>
+          http.GET('/api/v1/contacts/{contact_id}', { params: { path: { contact_id: id } } }),
+        )
+      },
+      contactTickets(id: number, limit = 10): Promise<Page<Ticket>> {
+        return unwrap(() =>
+          http.GET('/api/v1/contacts/{contact_id}/tickets', {
+            params: { path: { contact_id: id }, query: { limit } },
+          }),
+        )
+      },
+      account(id: number): Promise<Account> {
+        return unwrap(() =>
+          http.GET('/api/v1/accounts/{account_id}', { params: { path: { account_id: id } } }),
+        )
+      },
+    },
+
+    attachments: {
+      upload(file: File): Promise<Attachment> {
+        const form = new FormData()
+        form.append('file', file, file.name)
+        return unwrap(() =>
+          http.POST('/api/v1/attachments', { body: {}, bodySerializer: () => form }),
+        )
+      },
+    },
+
+    replies: {
+      canned(): Promise<CannedReply[]> {
+        return unwrap(() => http.GET('/api/v1/canned-replies'))
+      },
+      render(replyId: number, ticketId: number): Promise<string> {
+        return unwrap(() =>
+          http.GET('/api/v1/canned-replies/{reply_id}/render', {
+            params: { path: { reply_id: replyId }, query: { ticket_id: ticketId } },
+          }),
+        ).then((rendered) => rendered.body)
+      },
+      macros(): Promise<Macro[]> {
+        return unwrap(() => http.GET('/api/v1/macros'))
+      },
+      applyMacro(macroId: number, ticketId: number, expectedSeq: number): Promise<MacroApplied> {
+        return unwrap(() =>
+          http.POST('/api/v1/macros/{macro_id}/apply', {
+            params: { path: { macro_id: macroId } },
+            body: { ticket_id: ticketId, expected_seq: expectedSeq },
+          }),
         )
       },
     },

@@ -33,6 +33,24 @@ export function fakeApi() {
     },
     tickets: {
       get: vi.fn<Api['tickets']['get']>(),
+      events: vi.fn<Api['tickets']['events']>(),
+      update: vi.fn<Api['tickets']['update']>(),
+      reply: vi.fn<Api['tickets']['reply']>(),
+      retry: vi.fn<Api['tickets']['retry']>(),
+    },
+    customers: {
+      contact: vi.fn<Api['customers']['contact']>(),
+      contactTickets: vi.fn<Api['customers']['contactTickets']>(),
+      account: vi.fn<Api['customers']['account']>(),
+    },
+    attachments: {
+      upload: vi.fn<Api['attachments']['upload']>(),
+    },
+    replies: {
+      canned: vi.fn<Api['replies']['canned']>().mockResolvedValue([]),
+      render: vi.fn<Api['replies']['render']>(),
+      macros: vi.fn<Api['replies']['macros']>().mockResolvedValue([]),
+      applyMacro: vi.fn<Api['replies']['applyMacro']>(),
     },
     views: {
       list: vi.fn<Api['views']['list']>().mockResolvedValue([]),

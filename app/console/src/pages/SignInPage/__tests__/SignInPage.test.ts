@@ -30,7 +30,9 @@ describe('the sign-in page', () => {
     await flushPromises()
     expect(api.auth.signIn).toHaveBeenCalledWith({ email: 'ada@example.test', password: 'secret' })
     // The next page loads lazily (its own chunk), so the navigation ends a little later.
-    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/tickets/9'))
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/tickets/9'), {
+      timeout: 5000,
+    })
   })
 
   it.each([
