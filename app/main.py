@@ -26,7 +26,13 @@ from app.agents.controller import AgentController, SkillController, TeamControll
 from app.assets import WIDGET_ROUTES, BuiltAssets
 from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
-from app.auth.controller import AgentTokenController, AuthController
+from app.auth.controller import (
+    AgentTokenController,
+    AuthController,
+    SecurityPolicyController,
+    TwoFactorController,
+    reset_two_factor,
+)
 from app.chat.controller import WIDGET_API_ROUTES
 from app.chat.port import ChatChannel
 from app.clock import Clock, utc_now
@@ -88,6 +94,9 @@ API_ROUTERS: list[Any] = [
     AuthController,
     AgentController,
     AgentTokenController,
+    TwoFactorController,
+    reset_two_factor,
+    SecurityPolicyController,
     TeamController,
     SkillController,
     InboxController,

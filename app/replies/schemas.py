@@ -100,4 +100,3 @@ class MacroApply(Input):
 class MacroApplied(Output):
     ticket: TicketOut
     message: MessageOut | None
-

@@ -57,9 +57,7 @@ async def ticket_values(session: AsyncSession, actor: Actor, ticket: Ticket) -> 
 async def _access(
     session: AsyncSession, actor: Actor, model: type[Item], item_id: int, what: str
 ) -> Item:
-    item = await session.scalar(
-        select(model).where(model.id == item_id, visible_to(model, actor))
-    )
+    item = await session.scalar(select(model).where(model.id == item_id, visible_to(model, actor)))
     if item is None:
         raise NotFound(f"{what} {item_id} does not exist")
     return item

@@ -10,6 +10,11 @@ import { ApiError, errorFromResponse, networkError } from './errors'
 
 export type Schemas = components['schemas']
 export type Agent = Schemas['AgentOut']
+/** The signed-in agent, with their two-factor state. */
+export type Me = Schemas['MeOut']
+export type TwoFactorStatus = Schemas['TwoFactorStatus']
+export type Enrolment = Schemas['EnrolmentOut']
+export type SecurityPolicy = Schemas['SecurityPolicyOut']
 export type Credentials = Schemas['LoginIn']
 export type Session = Schemas['SessionOut']
 export type Team = Schemas['TeamOut']
@@ -114,12 +119,42 @@ export function createApi(options: ApiOptions = {}) {
         csrfToken = session.csrf_token
         return session
       },
-      me(): Promise<Agent> {
+      me(): Promise<Me> {
         return unwrap(() => http.GET('/api/v1/auth/me'))
       },
       async signOut(): Promise<void> {
         await unwrap(() => http.POST('/api/v1/auth/logout'))
         csrfToken = null
+      },
+    },
+
+    twoFactor: {
+      status(): Promise<TwoFactorStatus> {
+        return unwrap(() => http.GET('/api/v1/auth/two-factor'))
+      },
+      start(): Promise<Enrolment> {
+        return unwrap(() => http.POST('/api/v1/auth/two-factor/enrolment'))
+      },
+      async confirm(code: string): Promise<string[]> {
+        const answer = await unwrap(() =>
+          http.POST('/api/v1/auth/two-factor/confirm', { body: { code } }),
+        )
+        return answer.recovery_codes
+      },
+      async newRecoveryCodes(code: string): Promise<string[]> {
+        const answer = await unwrap(() =>
+          http.POST('/api/v1/auth/two-factor/recovery-codes', { body: { code } }),
+        )
+        return answer.recovery_codes
+      },
+      async disable(code: string): Promise<void> {
+        await unwrap(() => http.POST('/api/v1/auth/two-factor/disable', { body: { code } }))
+      },
+      policy(): Promise<SecurityPolicy> {
+        return unwrap(() => http.GET('/api/v1/settings/security'))
+      },
+      setPolicy(body: SecurityPolicy): Promise<SecurityPolicy> {
+        return unwrap(() => http.PATCH('/api/v1/settings/security', { body }))
       },
     },
 

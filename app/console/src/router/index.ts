@@ -39,6 +39,11 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/pages/ViewPage/ViewPage.vue'),
       },
       {
+        path: 'settings/security',
+        name: 'security',
+        component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
+      },
+      {
         path: 'tickets/:id(\\d+)',
         name: 'ticket',
         component: () => import('@/pages/TicketPage/TicketPage.vue'),
@@ -68,6 +73,10 @@ export function createConsoleRouter(
     const signedIn = await session.check().catch(() => false)
     if (to.meta.public) {
       return signedIn && to.name === 'sign-in' ? safeNext(to.query.next) : true
+    }
+    // An agent whose role requires a second factor enrols before anything else.
+    if (signedIn && session.state.agent?.two_factor_setup_required && to.name !== 'security') {
+      return { name: 'security' }
     }
     if (signedIn) return true
     // `/` redirects to the agent's first view; signing in goes there by itself.

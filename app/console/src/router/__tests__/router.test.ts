@@ -3,13 +3,13 @@ import { createMemoryHistory } from 'vue-router'
 
 import { ApiError } from '@/api/errors'
 import { createSessionStore } from '@/stores/session'
-import { ADA, fakeApi } from '@/test/fakeApi'
+import { ADA_ME, fakeApi } from '@/test/fakeApi'
 
 import { createConsoleRouter, safeNext } from '..'
 
 async function routerFor(signedIn: boolean) {
   const api = fakeApi()
-  if (signedIn) api.auth.me.mockResolvedValue(ADA)
+  if (signedIn) api.auth.me.mockResolvedValue(ADA_ME)
   else api.auth.me.mockRejectedValue(new ApiError(401, 'not_authenticated', 'sign in'))
   return createConsoleRouter(createSessionStore(api), createMemoryHistory())
 }
