@@ -22,7 +22,7 @@ from app.tickets.events import EventActor
 from app.tickets.lifecycle import NewMessage, NewTicket, append_message, open_ticket
 from app.tickets.service import do_update_ticket
 from tests.browser.conftest import Committed, Person
-from tests.browser.support import screenshot
+from tests.browser.support import assert_accessible, screenshot
 from tests.browser.test_console import sign_in
 from tests.factories.agents import make_agent
 
@@ -171,3 +171,4 @@ async def test_an_agent_works_a_ticket(
     await expect(page.get_by_role("button", name="Remove tag replaced")).to_be_visible()
     await expect(timeline).to_contain_text(re.compile(r"Ada Lovelace\s+tagged vip"))
     await screenshot(page, "console-ticket")
+    await assert_accessible(page)

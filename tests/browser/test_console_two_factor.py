@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.browser.conftest import Committed, Person
-from tests.browser.support import screenshot
+from tests.browser.support import assert_accessible, screenshot
 from tests.browser.test_console import sign_in
 from tests.factories.agents import PASSWORD, make_agent
 
@@ -36,6 +36,7 @@ async def test_an_agent_turns_on_two_factor_and_signs_in_with_a_code(
     await sign_in(page, grace)
     await page.get_by_role("button", name="Set up two-factor sign-in").click()
     await expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    await assert_accessible(page)
     secret = (await page.locator(".secret code").text_content() or "").strip()
     totp = pyotp.TOTP(secret)
     await page.get_by_label("Code from the app").fill("000000")

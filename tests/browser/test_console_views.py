@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.tickets.service import do_create_ticket
 from tests.browser.conftest import Committed, Person
-from tests.browser.support import screenshot
+from tests.browser.support import assert_accessible, screenshot
 from tests.browser.test_console import sign_in
 
 pytestmark = pytest.mark.browser
@@ -62,6 +62,7 @@ async def test_a_view_pages_keeps_its_place_and_a_saved_view_filters(
     await expect(rows.first).to_contain_text("Order 60")
     await expect(rows.first).to_contain_text("Buyer 60")
     await screenshot(page, "console-view")
+    await assert_accessible(page)
 
     # Scrolling to the end brings the next page.
     scroller = page.get_by_test_id("ticket-list")
@@ -86,6 +87,7 @@ async def test_a_view_pages_keeps_its_place_and_a_saved_view_filters(
     await dialog.get_by_label("Name").fill("Urgent orders")
     await dialog.get_by_label("Urgent").check()
     await screenshot(page, "console-saved-view")
+    await assert_accessible(page, within="dialog")
     await dialog.get_by_role("button", name="Save view").click()
     await expect(page.get_by_role("heading", name="Urgent orders")).to_be_visible()
     await expect(rows).to_have_count(TICKETS // 20)
