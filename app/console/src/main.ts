@@ -5,6 +5,7 @@ import { api, apiKey } from './api/client'
 import { createConsoleRouter } from './router'
 import { createDirectoryStore, directoryKey } from './stores/directory'
 import { createSessionStore, sessionKey } from './stores/session'
+import { createShortcuts, shortcutsKey } from './stores/shortcuts'
 import { createTicketLists, ticketListsKey } from './stores/ticketLists'
 import { createViewsStore, viewsKey } from './stores/views'
 import './styles/base.css'
@@ -17,5 +18,6 @@ createApp(App)
   .provide(viewsKey, createViewsStore(api))
   .provide(directoryKey, createDirectoryStore(api))
   .provide(ticketListsKey, createTicketLists(api))
+  .provide(shortcutsKey, createShortcuts())
   .use(createConsoleRouter(session))
   .mount('#app')
