@@ -27,7 +27,13 @@ from app.agents.controller import AgentController, SkillController, TeamControll
 from app.assets import WIDGET_ROUTES, BuiltAssets
 from app.attachments.controller import AttachmentController
 from app.attachments.storage import AttachmentStore
-from app.auth.controller import AgentTokenController, AuthController
+from app.auth.controller import (
+    AgentTokenController,
+    AuthController,
+    SecurityPolicyController,
+    TwoFactorController,
+    reset_two_factor,
+)
 from app.chat.controller import WIDGET_API_ROUTES
 from app.chat.controller import upload as widget_upload
 from app.chat.port import ChatChannel
@@ -52,10 +58,12 @@ from app.realtime.controller import REALTIME_ROUTES
 from app.realtime.hub import Hub
 from app.realtime.local import install_local_delivery
 from app.realtime.runtime import Realtime, leave, realtime_loops
+from app.replies.controller import CannedReplyController, MacroController
 from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
+from app.views.controller import ViewController
 from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.settings import validate_email_settings
@@ -91,6 +99,9 @@ API_ROUTERS: list[Any] = [
     AuthController,
     AgentController,
     AgentTokenController,
+    TwoFactorController,
+    reset_two_factor,
+    SecurityPolicyController,
     TeamController,
     SkillController,
     InboxController,
@@ -101,6 +112,9 @@ API_ROUTERS: list[Any] = [
     TicketController,
     contact_tickets,
     DeadLetterController,
+    ViewController,
+    CannedReplyController,
+    MacroController,
     healthz,
     readyz,
     webhook_handshake,

@@ -231,7 +231,7 @@ CONTEXTS = {
     "staff": {"agents", "auth"},
     "customers": {"accounts", "contacts"},
     "inboxes": {"inboxes"},
-    "conversations": {"tickets", "messages", "attachments"},
+    "conversations": {"tickets", "messages", "attachments", "views", "replies"},
     "intake": {"ingest", "inbound", "mail"},
     "chat": {"chat"},
     "realtime": {"realtime"},

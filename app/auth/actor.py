@@ -15,6 +15,8 @@ class Actor:
     scopes: frozenset[str]
     token_id: int | None = None
     via: str = "bearer"  # "bearer" or "cookie"
+    # Signed in, but must enrol a second factor before anything else (app.auth.two_factor).
+    two_factor_pending: bool = False
 
     @property
     def is_admin(self) -> bool:

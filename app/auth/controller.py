@@ -2,16 +2,30 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
+from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.schemas import AgentOut
 from app.agents.service import agent_out, get_agent
-from app.auth.actor import Actor
+from app.auth.actor import Actor, require_admin
 from app.auth.deps import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
 from app.auth.models import ApiToken
-from app.auth.schemas import LoginIn, LoginOut, SessionOut, TokenCreate, TokenCreated, TokenOut
+from app.auth.schemas import (
+    CodeIn,
+    EnrolmentOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    RecoveryCodesOut,
+    SecurityPolicyIn,
+    SecurityPolicyOut,
+    SessionOut,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    TwoFactorStatus,
+)
 from app.auth.service import (
     do_create_personal_token,
     do_login,
@@ -22,8 +36,35 @@ from app.auth.service import (
     list_personal_tokens,
 )
 from app.auth.throttle import LoginThrottle
+from app.auth.two_factor import (
+    do_confirm_enrolment,
+    do_disable,
+    do_new_recovery_codes,
+    do_reset_for_agent,
+    do_start_enrolment,
+    do_update_security_policy,
+    enrolled,
+    recovery_codes_left,
+    required_for,
+    security_policy,
+    two_factor_box,
+)
 from app.config import Settings
 from app.http.openapi import problem_responses
+from app.security.crypto import SecretBox
+
+
+def provide_two_factor_box(settings: Settings) -> SecretBox:
+    return two_factor_box(settings.security.secret_key)
+
+
+async def me_out(session: AsyncSession, agent_id: int, *, pending: bool) -> MeOut:
+    agent = agent_out(await get_agent(session, agent_id))
+    return MeOut(
+        **{f: getattr(agent, f) for f in agent.__struct_fields__},
+        two_factor_enabled=await enrolled(session, agent_id) is not None,
+        two_factor_setup_required=pending,
+    )
 
 
 def _token_out(token: ApiToken) -> TokenOut:
@@ -41,6 +82,7 @@ def _token_out(token: ApiToken) -> TokenOut:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    dependencies = {"box": Provide(provide_two_factor_box, sync_to_thread=False)}
 
     # Signing in creates nothing a client could GET: 200, not 201.
     @post(
@@ -56,6 +98,7 @@ class AuthController(Controller):
         login_throttle: LoginThrottle,
         client_address: str,
         settings: Settings,
+        box: SecretBox,
         now: datetime,
     ) -> LoginOut:
         agent, token, raw = await do_login(
@@ -67,6 +110,8 @@ class AuthController(Controller):
             kind="login",
             ttl=timedelta(hours=settings.security.token_ttl_hours),
             now=now,
+            code=data.code,
+            box=box,
         )
         agent = await get_agent(db_session, agent.id)
         return LoginOut(token=raw, expires_at=token.expires_at, agent=agent_out(agent))
@@ -94,6 +139,7 @@ class AuthController(Controller):
         login_throttle: LoginThrottle,
         client_address: str,
         settings: Settings,
+        box: SecretBox,
         now: datetime,
     ) -> Response[SessionOut]:
         agent, token, raw = await do_login(
@@ -105,8 +151,13 @@ class AuthController(Controller):
             kind="cookie",
             ttl=timedelta(hours=settings.security.token_ttl_hours),
             now=now,
+            code=data.code,
+            box=box,
         )
-        agent = await get_agent(db_session, agent.id)
+        pending = required_for(agent.role, await security_policy(db_session)) and (
+            await enrolled(db_session, agent.id) is None
+        )
+        me = await me_out(db_session, agent.id, pending=pending)
         csrf = csrf_token_for(settings, raw)
         max_age = settings.security.token_ttl_hours * 3600
         secure = settings.security.cookie_secure
@@ -131,12 +182,12 @@ class AuthController(Controller):
                 path="/",
             ),
         ]
-        body = SessionOut(csrf_token=csrf, expires_at=token.expires_at, agent=agent_out(agent))
+        body = SessionOut(csrf_token=csrf, expires_at=token.expires_at, agent=me)
         return Response(body, status_code=200, cookies=cookies)
 
     @get("/me", summary="The signed-in agent")
-    async def me(self, actor: Actor, db_session: AsyncSession) -> AgentOut:
-        return agent_out(await get_agent(db_session, actor.agent_id))
+    async def me(self, actor: Actor, db_session: AsyncSession) -> MeOut:
+        return await me_out(db_session, actor.agent_id, pending=actor.two_factor_pending)
 
     @get("/tokens", summary="Your personal API tokens (never the token values)")
     async def list_tokens(self, actor: Actor, db_session: AsyncSession) -> list[TokenOut]:
@@ -199,3 +250,85 @@ class AgentTokenController(Controller):
         await do_revoke_agent_token(
             db_session, actor, agent_id=agent_id, token_id=token_id, now=now
         )
+
+
+class TwoFactorController(Controller):
+    """Your own second factor: an authenticator app (TOTP) and recovery codes."""
+
+    path = "/api/v1/auth/two-factor"
+    tags = ["auth"]
+    dependencies = {"box": Provide(provide_two_factor_box, sync_to_thread=False)}
+
+    @get("/", summary="Whether two-factor sign-in is on for you, and required")
+    async def status(self, actor: Actor, db_session: AsyncSession) -> TwoFactorStatus:
+        return TwoFactorStatus(
+            enabled=await enrolled(db_session, actor.agent_id) is not None,
+            required=required_for(actor.role, await security_policy(db_session)),
+            recovery_codes_left=await recovery_codes_left(db_session, actor.agent_id),
+        )
+
+    @post("/enrolment", summary="Start enrolling an authenticator app: its secret and QR code")
+    async def start(self, actor: Actor, db_session: AsyncSession, box: SecretBox) -> EnrolmentOut:
+        secret, uri, qr = await do_start_enrolment(db_session, actor, box=box)
+        return EnrolmentOut(secret=secret, otpauth_uri=uri, qr_code=qr)
+
+    @post(
+        "/confirm",
+        status_code=200,
+        summary="Turn two-factor sign-in on with the app's first code; answers recovery codes",
+    )
+    async def confirm(
+        self, data: CodeIn, actor: Actor, db_session: AsyncSession, box: SecretBox, now: datetime
+    ) -> RecoveryCodesOut:
+        codes = await do_confirm_enrolment(db_session, actor, code=data.code, box=box, now=now)
+        return RecoveryCodesOut(recovery_codes=codes)
+
+    @post(
+        "/recovery-codes",
+        status_code=200,
+        summary="New recovery codes (the old ones stop working); takes a current code",
+    )
+    async def recovery_codes(
+        self, data: CodeIn, actor: Actor, db_session: AsyncSession, box: SecretBox, now: datetime
+    ) -> RecoveryCodesOut:
+        codes = await do_new_recovery_codes(db_session, actor, code=data.code, box=box, now=now)
+        return RecoveryCodesOut(recovery_codes=codes)
+
+    @post(
+        "/disable",
+        status_code=204,
+        summary="Turn two-factor sign-in off with a current code (not when your role needs it)",
+    )
+    async def disable(
+        self, data: CodeIn, actor: Actor, db_session: AsyncSession, box: SecretBox, now: datetime
+    ) -> None:
+        await do_disable(db_session, actor, code=data.code, box=box, now=now)
+
+
+@delete(
+    "/api/v1/agents/{agent_id:int}/two-factor",
+    tags=["agents"],
+    summary="Turn off an agent's second factor, e.g. after a lost phone (admins)",
+)
+async def reset_two_factor(agent_id: int, actor: Actor, db_session: AsyncSession) -> None:
+    await do_reset_for_agent(db_session, actor, agent_id=agent_id)
+
+
+class SecurityPolicyController(Controller):
+    path = "/api/v1/settings/security"
+    tags = ["settings"]
+
+    @get("/", summary="The workspace's sign-in rules (admins)")
+    async def show(self, actor: Actor, db_session: AsyncSession) -> SecurityPolicyOut:
+        require_admin(actor)
+        policy = await security_policy(db_session)
+        return SecurityPolicyOut(require_two_factor_for_staff=policy.require_two_factor_for_staff)
+
+    @patch("/", summary="Change the sign-in rules: require two-factor for admins and supervisors")
+    async def update(
+        self, data: SecurityPolicyIn, actor: Actor, db_session: AsyncSession
+    ) -> SecurityPolicyOut:
+        policy = await do_update_security_policy(
+            db_session, actor, require_two_factor_for_staff=data.require_two_factor_for_staff
+        )
+        return SecurityPolicyOut(require_two_factor_for_staff=policy.require_two_factor_for_staff)

@@ -21,6 +21,16 @@ SESSION_COOKIE = "relaydesk_session"
 CSRF_COOKIE = "relaydesk_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a session that must enrol a second factor first may do.
+WHILE_ENROLLING = frozenset(
+    {
+        "/api/v1/auth/me",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/two-factor",
+        "/api/v1/auth/two-factor/enrolment",
+        "/api/v1/auth/two-factor/confirm",
+    }
+)
 
 
 def csrf_token_for(settings: Settings, session_token: str) -> str:
@@ -76,4 +86,9 @@ async def _resolve_caller(
         raise NotAuthenticated("sign in or send an Authorization: Bearer token")
     if request.method not in SAFE_METHODS and "write" not in actor.scopes:
         raise PermissionDenied("this token is read-only", code="insufficient_scope")
+    if actor.two_factor_pending and request.url.path not in WHILE_ENROLLING:
+        raise PermissionDenied(
+            "your role requires two-factor sign-in: enrol an authenticator app first",
+            code="two_factor_setup_required",
+        )
     return actor

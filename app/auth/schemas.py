@@ -12,9 +12,22 @@ from app.schemas import Input, Output
 Scope = Literal["read", "write"]
 
 
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
 class LoginIn(Input):
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # For an agent with two-factor sign-in: the authenticator's code or a recovery code.
+    # Left out, such an agent is answered 401 `two_factor_required`.
+    code: Code | None = None
+
+
+class MeOut(AgentOut):
+    two_factor_enabled: bool
+    # The agent must enrol a second factor before anything else works (403
+    # `two_factor_setup_required`).
+    two_factor_setup_required: bool
 
 
 class LoginOut(Output):
@@ -26,7 +39,7 @@ class LoginOut(Output):
 class SessionOut(Output):
     csrf_token: str
     expires_at: datetime
-    agent: AgentOut
+    agent: MeOut
 
 
 class TokenCreate(Input):
@@ -50,3 +63,37 @@ class TokenOut(Output):
 
 class TokenCreated(TokenOut):
     token: str  # shown once
+
+
+class TwoFactorStatus(Output):
+    enabled: bool
+    # Required for the agent's role by the workspace's security policy.
+    required: bool
+    recovery_codes_left: int
+
+
+class EnrolmentOut(Output):
+    """Scan `qr_code` (a data: URI of an SVG image) or type `secret` into the app, then
+    confirm with its first code."""
+
+    secret: str
+    otpauth_uri: str
+    qr_code: str
+
+
+class CodeIn(Input):
+    code: Code
+
+
+class RecoveryCodesOut(Output):
+    """Shown once: each signs in one time in place of an authenticator code."""
+
+    recovery_codes: list[str]
+
+
+class SecurityPolicyOut(Output):
+    require_two_factor_for_staff: bool
+
+
+class SecurityPolicyIn(Input):
+    require_two_factor_for_staff: bool

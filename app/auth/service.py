@@ -15,7 +15,9 @@ from app.auth.actor import Actor, require_admin
 from app.auth.models import ApiToken
 from app.auth.throttle import LoginThrottle
 from app.auth.tokens import new_token, revoke_tokens, token_hash
+from app.auth.two_factor import check_sign_in_code, pending_for
 from app.errors import NotAuthenticated, NotFound, ValidationFailed
+from app.security.crypto import SecretBox
 from app.security.passwords import verify_password
 
 # last_used_at is written at most this often, so reads do not turn into writes.
@@ -32,7 +34,12 @@ async def do_login(
     kind: str,
     ttl: timedelta,
     now: datetime,
+    code: str | None = None,
+    box: SecretBox | None = None,
 ) -> tuple[Agent, ApiToken, str]:
+    """Email and password, then the second factor of an agent who enrolled one (`code`:
+    a TOTP or recovery code). A wrong code counts against the throttle like a wrong
+    password; asking for the code does not."""
     email = normalize_email(email)
     await throttle.reserve(email=email, address=address)
     agent = await find_agent_by_email(session, email)
@@ -42,6 +49,13 @@ async def do_login(
     valid = await verify_password(agent.password_hash if agent else None, password)
     if agent is None or not valid:
         raise NotAuthenticated("email or password is wrong", code="invalid_credentials")
+    if box is not None:
+        try:
+            await check_sign_in_code(session, agent, code, box=box, now=now)
+        except NotAuthenticated as exc:
+            if exc.code == "two_factor_required":
+                await throttle.release(email=email, address=address)
+            raise
     await throttle.release(email=email, address=address)
     token, raw = await do_create_token(
         session,
@@ -131,6 +145,9 @@ async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datet
         await session.execute(
             update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
         )
+    # A sign-in (not an integration's personal token) of someone who must enrol a second
+    # factor first.
+    pending = token.kind != "personal" and await pending_for(session, token.agent_id, role)
     return Actor(
         agent_id=token.agent_id,
         role=role,
@@ -138,6 +155,7 @@ async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datet
         scopes=frozenset(token.scopes),
         token_id=token.id,
         via=via,
+        two_factor_pending=pending,
     )
 
 

@@ -13,9 +13,11 @@ from app.mail import models as mail
 from app.messages import models as messages
 from app.outbox import models as outbox
 from app.realtime import models as realtime
+from app.replies import models as replies
 from app.tickets import events as ticket_events
 from app.tickets import models as tickets
 from app.tickets import participants
+from app.views import models as views
 
 metadata = Base.metadata
 
@@ -34,6 +36,8 @@ __all__ = [
     "outbox",
     "participants",
     "realtime",
+    "replies",
     "ticket_events",
     "tickets",
+    "views",
 ]

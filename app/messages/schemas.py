@@ -67,3 +67,7 @@ class MessageCreate(Input):
     internal: bool = False
     html: Annotated[str, msgspec.Meta(max_length=1_000_000)] | None = None
     attachment_ids: Annotated[list[Id], msgspec.Meta(max_length=20)] = []
+    # The ticket's last seq the sender has seen: a ticket someone else changed since (their
+    # delivery updates aside) is a 409, code `ticket_changed`, and nothing is sent. Left
+    # out, the reply is sent regardless.
+    expected_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None

@@ -19,7 +19,7 @@ from app.messages.schemas import AttachmentOut, DeliveryAttemptOut, MessageOut
 from app.tickets.events import SYSTEM, EventActor
 from app.tickets.lifecycle import NewMessage, append_message, record_delivery, requeue_message
 from app.tickets.models import Ticket
-from app.tickets.service import access_ticket
+from app.tickets.service import access_ticket, check_unchanged_since
 
 
 def attachment_out(attachment: Attachment) -> AttachmentOut:
@@ -122,10 +122,12 @@ async def do_add_message(
     internal: bool,
     html: str | None = None,
     attachment_ids: Sequence[int] = (),
+    expected_seq: int | None = None,
     now: datetime,
 ) -> Message:
     """An agent's public reply (queued for its channel) or internal note."""
     ticket = await access_ticket(session, actor, ticket_id, for_update=True)
+    await check_unchanged_since(session, actor, ticket, expected_seq)
     if ticket.merged_into_id is not None:
         raise ValidationFailed.field("ticket", f"ticket was merged into {ticket.merged_into_id}")
     if ticket.status == "closed" and not internal:

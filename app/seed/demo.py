@@ -44,6 +44,7 @@ from app.seed.content import (
     TEAMS,
     TOPICS,
 )
+from app.seed.desk import seed_desk
 from app.tickets.lifecycle import import_history
 from app.tickets.models import PRIORITIES, STATUSES
 
@@ -172,6 +173,10 @@ async def seed_demo(
         members=members,
     )
     counts["tickets"], counts["messages"] = await _seed_tickets(session, plan, tickets, report)
+    admin_id = next(
+        a for a, (_, role, _, _) in zip(agent_ids, AGENTS, strict=True) if role == "admin"
+    )
+    counts.update(await seed_desk(session, admin_id=admin_id, team_ids=team_ids))
     await session.flush()
     return counts
 

@@ -190,6 +190,7 @@ class TicketController(Controller):
             internal=data.internal,
             html=data.html,
             attachment_ids=data.attachment_ids,
+            expected_seq=data.expected_seq,
             now=now,
         )
         return message_out(message)

@@ -29,6 +29,8 @@ class TicketFilters:
     assignee_id: int | None = None
     unassigned: bool = False
     team_id: int | None = None
+    # Any of these teams (a view of "my teams"); empty means no such condition.
+    team_ids: tuple[int, ...] = ()
     inbox_id: int | None = None
     channel: str | None = None
     tag: str | None = None
@@ -38,6 +40,7 @@ class TicketFilters:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    solved_after: datetime | None = None
 
 
 def readable_tickets(actor: Actor, filters: TicketFilters) -> Select[Ticket]:
@@ -60,6 +63,8 @@ def readable_tickets(actor: Actor, filters: TicketFilters) -> Select[Ticket]:
     conditions += [
         getattr(Ticket, name) == value for name, value in equal.items() if value is not None
     ]
+    if filters.team_ids:
+        conditions.append(Ticket.team_id.in_(sorted(filters.team_ids)))
     if filters.tag is not None:
         conditions.append(Ticket.tags.contains([filters.tag]))
     if filters.created_after:
@@ -70,6 +75,8 @@ def readable_tickets(actor: Actor, filters: TicketFilters) -> Select[Ticket]:
         conditions.append(Ticket.updated_at >= filters.updated_after)
     if filters.updated_before:
         conditions.append(Ticket.updated_at < filters.updated_before)
+    if filters.solved_after:
+        conditions.append(Ticket.solved_at >= filters.solved_after)
     return select(Ticket).where(*conditions)
 
 

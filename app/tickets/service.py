@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, Skill, Team
 from app.auth.actor import Actor
 from app.contacts.identities import Identity, resolve_contact
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.outbox.service import MESSAGE_STATUS_CHANGED
 from app.pagination import page_of, paginate
-from app.tickets.events import EventActor
+from app.tickets.events import EventActor, TicketEvent
 from app.tickets.lifecycle import NewMessage, NewTicket, change_ticket, open_ticket
 from app.tickets.models import Ticket
 from app.tickets.repository import TicketFilters, readable_tickets, ticket_for
@@ -33,6 +34,36 @@ async def access_ticket(
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
     return ticket
+
+
+async def check_unchanged_since(
+    session: AsyncSession, actor: Actor, ticket: Ticket, expected_seq: int | None
+) -> None:
+    """Refuse to act on a ticket that changed after `expected_seq`, the last seq the caller
+    has seen (None: the caller does not ask). What the caller did themselves and a reply's
+    delivery updates do not count: neither changes what the agent answers. The caller holds
+    the ticket's row lock."""
+    if expected_seq is None or expected_seq == ticket.last_seq:
+        return
+    if expected_seq > ticket.last_seq:
+        raise ValidationFailed.field(
+            "expected_seq", f"is ahead of the ticket, whose last seq is {ticket.last_seq}"
+        )
+    changes = await session.scalar(
+        select(func.count()).where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.seq > expected_seq,
+            TicketEvent.type != MESSAGE_STATUS_CHANGED,
+            or_(TicketEvent.actor_type != "agent", TicketEvent.actor_id != actor.agent_id),
+        )
+    )
+    if changes:
+        raise Conflict(
+            f"ticket {ticket.id} changed after seq {expected_seq} (now {ticket.last_seq}); "
+            f"read GET /api/v1/tickets/{ticket.id}/events?since={expected_seq} and send again "
+            f"with expected_seq={ticket.last_seq}",
+            code="ticket_changed",
+        )
 
 
 async def check_assignee(session: AsyncSession, agent_id: int | None, *, field: str) -> None:

@@ -87,6 +87,14 @@ CASES = [
     Case("GET", "/api/v1/auth/tokens", "agent", p("/api/v1/auth/tokens")),
     Case("POST", "/api/v1/auth/tokens", "agent", p("/api/v1/auth/tokens"), lambda w: {"name": "zap"}),
     Case("DELETE", "/api/v1/auth/tokens/{token_id:int}", "agent", p("/api/v1/auth/tokens/{token_id}")),
+    Case("GET", "/api/v1/auth/two-factor", "agent", p("/api/v1/auth/two-factor")),
+    Case("POST", "/api/v1/auth/two-factor/enrolment", "agent", p("/api/v1/auth/two-factor/enrolment")),
+    Case("POST", "/api/v1/auth/two-factor/confirm", "agent", p("/api/v1/auth/two-factor/confirm"), lambda w: {"code": "000000"}),
+    Case("POST", "/api/v1/auth/two-factor/recovery-codes", "agent", p("/api/v1/auth/two-factor/recovery-codes"), lambda w: {"code": "000000"}),
+    Case("POST", "/api/v1/auth/two-factor/disable", "agent", p("/api/v1/auth/two-factor/disable"), lambda w: {"code": "000000"}),
+    Case("DELETE", "/api/v1/agents/{agent_id:int}/two-factor", "admin", p("/api/v1/agents/{other_agent}/two-factor")),
+    Case("GET", "/api/v1/settings/security", "admin", p("/api/v1/settings/security")),
+    Case("PATCH", "/api/v1/settings/security", "admin", p("/api/v1/settings/security"), lambda w: {"require_two_factor_for_staff": False}),
     Case("GET", "/api/v1/agents", "agent", p("/api/v1/agents")),
     Case("GET", "/api/v1/agents/{agent_id:int}", "agent", p("/api/v1/agents/{other_agent}")),
     Case("POST", "/api/v1/agents", "admin", p("/api/v1/agents"), lambda w: {"email": "new.agent@example.test", "name": "New", "role": "agent", "password": "a long password"}),
@@ -142,6 +150,22 @@ CASES = [
     Case("POST", "/api/v1/tickets/{ticket_id:int}/messages/{message_id:int}/retry", "agent", p("/api/v1/tickets/{ticket}/messages/{note}/retry")),
     Case("POST", "/api/v1/tickets/{ticket_id:int}/merge", "agent", p("/api/v1/tickets/{ticket}/merge"), lambda w: {"into_id": w.ids["second_ticket"]}),
     Case("POST", "/api/v1/tickets/bulk", "agent", p("/api/v1/tickets/bulk"), lambda w: {"ids": [w.ids["ticket"]], "changes": {"priority": "low"}}),
+    Case("GET", "/api/v1/views", "agent", p("/api/v1/views")),
+    Case("POST", "/api/v1/views", "agent", p("/api/v1/views"), lambda w: {"name": "Mine urgent", "filters": {"assignee": "me"}}),
+    Case("GET", "/api/v1/views/{key:str}/tickets", "agent", p("/api/v1/views/mine/tickets")),
+    # Each role changes a personal view of its own.
+    Case("PATCH", "/api/v1/views/{view_id:int}", "agent", lambda w, role: f"/api/v1/views/{w.ids['views'][role]}", lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/views/{view_id:int}", "agent", lambda w, role: f"/api/v1/views/{w.ids['views'][role]}"),
+    Case("GET", "/api/v1/canned-replies", "agent", p("/api/v1/canned-replies")),
+    Case("POST", "/api/v1/canned-replies", "agent", p("/api/v1/canned-replies"), lambda w: {"name": "Hi", "body": "Hi {{contact.first_name}}"}),
+    Case("PATCH", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}", lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}"),
+    Case("GET", "/api/v1/canned-replies/{reply_id:int}/render", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}/render?ticket_id={w.ids['ticket']}"),
+    Case("GET", "/api/v1/macros", "agent", p("/api/v1/macros")),
+    Case("POST", "/api/v1/macros", "agent", p("/api/v1/macros"), lambda w: {"name": "Low", "actions": {"priority": "low"}}),
+    Case("PATCH", "/api/v1/macros/{macro_id:int}", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}", lambda w: {"name": "Renamed"}),
+    Case("DELETE", "/api/v1/macros/{macro_id:int}", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}"),
+    Case("POST", "/api/v1/macros/{macro_id:int}/apply", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}/apply", lambda w: {"ticket_id": w.ids["ticket"]}),
 ]  # fmt: skip
 
 
@@ -219,7 +243,30 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         json={"body": "file", "internal": True, "attachment_ids": [upload["id"]]},
         headers=agent_headers,
     )
+    views = {
+        role: (
+            await client.post(
+                "/api/v1/views",
+                json={"name": f"{role}'s", "filters": {}},
+                headers={"Authorization": f"Bearer {tokens[role]}"},
+            )
+        ).json()["id"]
+        for role in ROLES
+    }
+    kept: dict[str, dict[str, int]] = {"canned": {}, "macros": {}}
+    for role in ROLES:
+        as_role = {"Authorization": f"Bearer {tokens[role]}"}
+        canned = {"name": "Thanks", "body": "Thanks, {{contact.first_name}}"}
+        macro = {"name": "Urgent", "actions": {"priority": "urgent"}}
+        kept["canned"][role] = (
+            await client.post("/api/v1/canned-replies", json=canned, headers=as_role)
+        ).json()["id"]
+        kept["macros"][role] = (
+            await client.post("/api/v1/macros", json=macro, headers=as_role)
+        ).json()["id"]
     ids = {
+        **kept,
+        "views": views,
         "team": team.id,
         "spare_team": (await make_team(db_session)).id,
         "skill": (await make_skill(db_session)).id,

@@ -28,6 +28,7 @@ async def test_seed_demo_builds_a_consistent_helpdesk(db_session: AsyncSession) 
     assert counts["tickets"] == 600
     assert counts["accounts"] == 20
     assert counts["agents"] == 13
+    assert (counts["canned_replies"], counts["macros"], counts["saved_views"]) == (3, 2, 2)
     assert {"accounts", "contacts", "agents", "tickets", "messages"} <= stages
     assert await db_session.scalar(select(func.count()).select_from(Contact)) == 40
     assert await db_session.scalar(select(func.count()).select_from(Ticket)) == 600

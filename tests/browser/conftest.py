@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.config import (
     DatabaseSettings,
@@ -35,6 +36,8 @@ from tests.servers.live_app import live_app
 from widgets import DIST as WIDGET_DIST
 
 BUILD_HINT = "run `make test` (or `npm ci && npm run build`) first"
+T = TypeVar("T")
+Committed = Callable[[Callable[[AsyncSession], Awaitable[T]]], Awaitable[T]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Person:
     email: str
     password: str
     name: str
+    id: int = 0
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +77,22 @@ async def live_database(request: pytest.FixtureRequest, worker_name: str) -> Asy
 
 
 @pytest.fixture(scope="module")
+def committed(live_database: str) -> Committed[Any]:
+    """Runs `work(session)` in a transaction of its own and commits it, so the server
+    process sees what a test put in the database."""
+
+    async def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        engine = create_async_engine(live_database)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return run
+
+
+@pytest.fixture(scope="module")
 async def admin(live_database: str) -> Person:
     """An admin agent, committed, so the server process sees it."""
     engine = create_async_engine(live_database)
@@ -83,7 +103,7 @@ async def admin(live_database: str) -> Person:
             )
     finally:
         await engine.dispose()
-    return Person(email=agent.email, password=PASSWORD, name=agent.name)
+    return Person(email=agent.email, password=PASSWORD, name=agent.name, id=agent.id)
 
 
 @pytest.fixture(scope="module")

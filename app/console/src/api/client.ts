@@ -3,14 +3,40 @@
 // fails `vue-tsc`, not an agent. Components call the functions below and never build URLs;
 // a failed call throws an ApiError (errors.ts), a success returns the parsed body.
 import createClient, { type Middleware } from 'openapi-fetch'
+import { inject, type InjectionKey } from 'vue'
 
 import type { components, paths } from './api'
 import { ApiError, errorFromResponse, networkError } from './errors'
 
 export type Schemas = components['schemas']
 export type Agent = Schemas['AgentOut']
+/** The signed-in agent, with their two-factor state. */
+export type Me = Schemas['MeOut']
+export type TwoFactorStatus = Schemas['TwoFactorStatus']
+export type Enrolment = Schemas['EnrolmentOut']
+export type SecurityPolicy = Schemas['SecurityPolicyOut']
 export type Credentials = Schemas['LoginIn']
 export type Session = Schemas['SessionOut']
+export type Team = Schemas['TeamOut']
+export type View = Schemas['ViewOut']
+export type ViewFilters = Schemas['ViewFilters']
+export type ViewTicket = Schemas['ViewTicket']
+export type SavedViewCreate = Schemas['SavedViewCreate']
+export type SavedViewUpdate = Schemas['SavedViewUpdate']
+export type Ticket = Schemas['TicketOut']
+export type TicketDetail = Schemas['TicketDetail']
+export type TicketChanges = Schemas['TicketChanges']
+export type TicketEvent = Schemas['TicketEventOut']
+export type TicketEventsPage = Schemas['TicketEventsPage']
+export type Message = Schemas['MessageOut']
+export type MessageCreate = Schemas['MessageCreate']
+export type Attachment = Schemas['AttachmentOut']
+export type Contact = Schemas['ContactOut']
+export type Account = Schemas['AccountOut']
+export type CannedReply = Schemas['CannedReplyOut']
+export type Macro = Schemas['MacroOut']
+export type MacroApplied = Schemas['MacroApplied']
+export type Page<T> = { items: T[]; next_cursor: string | null }
 
 /** The readable cookie the server sets beside the HttpOnly session (app/auth/deps.py). */
 export const CSRF_COOKIE = 'relaydesk_csrf'
@@ -93,12 +119,187 @@ export function createApi(options: ApiOptions = {}) {
         csrfToken = session.csrf_token
         return session
       },
-      me(): Promise<Agent> {
+      me(): Promise<Me> {
         return unwrap(() => http.GET('/api/v1/auth/me'))
       },
       async signOut(): Promise<void> {
         await unwrap(() => http.POST('/api/v1/auth/logout'))
         csrfToken = null
+      },
+    },
+
+    twoFactor: {
+      status(): Promise<TwoFactorStatus> {
+        return unwrap(() => http.GET('/api/v1/auth/two-factor'))
+      },
+      start(): Promise<Enrolment> {
+        return unwrap(() => http.POST('/api/v1/auth/two-factor/enrolment'))
+      },
+      async confirm(code: string): Promise<string[]> {
+        const answer = await unwrap(() =>
+          http.POST('/api/v1/auth/two-factor/confirm', { body: { code } }),
+        )
+        return answer.recovery_codes
+      },
+      async newRecoveryCodes(code: string): Promise<string[]> {
+        const answer = await unwrap(() =>
+          http.POST('/api/v1/auth/two-factor/recovery-codes', { body: { code } }),
+        )
+        return answer.recovery_codes
+      },
+      async disable(code: string): Promise<void> {
+        await unwrap(() => http.POST('/api/v1/auth/two-factor/disable', { body: { code } }))
+      },
+      policy(): Promise<SecurityPolicy> {
+        return unwrap(() => http.GET('/api/v1/settings/security'))
+      },
+      setPolicy(body: SecurityPolicy): Promise<SecurityPolicy> {
+        return unwrap(() => http.PATCH('/api/v1/settings/security', { body }))
+      },
+    },
+
+    directory: {
+      /** Every agent, active or not (names of past assignees stay readable). */
+      async agents(): Promise<Agent[]> {
+        const all: Agent[] = []
+        let cursor: string | undefined
+        do {
+          const page = await unwrap(() =>
+            http.GET('/api/v1/agents', { params: { query: { limit: 200, cursor } } }),
+          )
+          all.push(...page.items)
+          cursor = page.next_cursor ?? undefined
+        } while (cursor)
+        return all
+      },
+      teams(): Promise<Team[]> {
+        return unwrap(() => http.GET('/api/v1/teams', { params: { query: { limit: 200 } } })).then(
+          (page) => page.items,
+        )
+      },
+    },
+
+    tickets: {
+      get(id: number): Promise<TicketDetail> {
+        return unwrap(() =>
+          http.GET('/api/v1/tickets/{ticket_id}', { params: { path: { ticket_id: id } } }),
+        )
+      },
+      /** Every event after `since`, in seq order (all pages). */
+      async events(id: number, since = 0): Promise<TicketEventsPage> {
+        const limit = 1000
+        const items: TicketEvent[] = []
+        let next = since
+        for (;;) {
+          const page = await unwrap(() =>
+            http.GET('/api/v1/tickets/{ticket_id}/events', {
+              params: { path: { ticket_id: id }, query: { since: next, limit } },
+            }),
+          )
+          items.push(...page.items)
+          next = page.next_since
+          if (page.items.length < limit) return { items, next_since: next }
+        }
+      },
+      update(id: number, body: TicketChanges): Promise<Ticket> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/tickets/{ticket_id}', { params: { path: { ticket_id: id } }, body }),
+        )
+      },
+      reply(id: number, body: MessageCreate): Promise<Message> {
+        return unwrap(() =>
+          http.POST('/api/v1/tickets/{ticket_id}/messages', {
+            params: { path: { ticket_id: id } },
+            body,
+          }),
+        )
+      },
+      retry(id: number, messageId: number): Promise<Message> {
+        return unwrap(() =>
+          http.POST('/api/v1/tickets/{ticket_id}/messages/{message_id}/retry', {
+            params: { path: { ticket_id: id, message_id: messageId } },
+          }),
+        )
+      },
+    },
+
+    customers: {
+      contact(id: number): Promise<Contact> {
+        return unwrap(() =>
+          http.GET('/api/v1/contacts/{contact_id}', { params: { path: { contact_id: id } } }),
+        )
+      },
+      contactTickets(id: number, limit = 10): Promise<Page<Ticket>> {
+        return unwrap(() =>
+          http.GET('/api/v1/contacts/{contact_id}/tickets', {
+            params: { path: { contact_id: id }, query: { limit } },
+          }),
+        )
+      },
+      account(id: number): Promise<Account> {
+        return unwrap(() =>
+          http.GET('/api/v1/accounts/{account_id}', { params: { path: { account_id: id } } }),
+        )
+      },
+    },
+
+    attachments: {
+      upload(file: File): Promise<Attachment> {
+        const form = new FormData()
+        form.append('file', file, file.name)
+        return unwrap(() =>
+          http.POST('/api/v1/attachments', { body: {}, bodySerializer: () => form }),
+        )
+      },
+    },
+
+    replies: {
+      canned(): Promise<CannedReply[]> {
+        return unwrap(() => http.GET('/api/v1/canned-replies'))
+      },
+      render(replyId: number, ticketId: number): Promise<string> {
+        return unwrap(() =>
+          http.GET('/api/v1/canned-replies/{reply_id}/render', {
+            params: { path: { reply_id: replyId }, query: { ticket_id: ticketId } },
+          }),
+        ).then((rendered) => rendered.body)
+      },
+      macros(): Promise<Macro[]> {
+        return unwrap(() => http.GET('/api/v1/macros'))
+      },
+      applyMacro(macroId: number, ticketId: number, expectedSeq: number): Promise<MacroApplied> {
+        return unwrap(() =>
+          http.POST('/api/v1/macros/{macro_id}/apply', {
+            params: { path: { macro_id: macroId } },
+            body: { ticket_id: ticketId, expected_seq: expectedSeq },
+          }),
+        )
+      },
+    },
+
+    views: {
+      list(): Promise<View[]> {
+        return unwrap(() => http.GET('/api/v1/views'))
+      },
+      tickets(key: string, cursor?: string | null, limit = 50): Promise<Page<ViewTicket>> {
+        return unwrap(() =>
+          http.GET('/api/v1/views/{key}/tickets', {
+            params: { path: { key }, query: { limit, cursor: cursor ?? undefined } },
+          }),
+        )
+      },
+      create(body: SavedViewCreate): Promise<View> {
+        return unwrap(() => http.POST('/api/v1/views', { body }))
+      },
+      update(id: number, body: SavedViewUpdate): Promise<View> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/views/{view_id}', { params: { path: { view_id: id } }, body }),
+        )
+      },
+      async remove(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/views/{view_id}', { params: { path: { view_id: id } } }),
+        )
       },
     },
   }
@@ -107,3 +308,12 @@ export function createApi(options: ApiOptions = {}) {
 export type Api = ReturnType<typeof createApi>
 
 export const api = createApi()
+
+export const apiKey: InjectionKey<Api> = Symbol('api')
+
+/** The API client provided by main.ts (a fake one in unit tests). */
+export function useApi(): Api {
+  const provided = inject(apiKey)
+  if (!provided) throw new Error('useApi() needs the API client provided (see main.ts)')
+  return provided
+}

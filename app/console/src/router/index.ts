@@ -28,7 +28,28 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/pages/SignInPage/SignInPage.vue'),
     meta: { public: true },
   },
-  { path: '/', name: 'home', component: () => import('@/pages/HomePage/HomePage.vue') },
+  {
+    path: '/',
+    component: () => import('@/layouts/DeskLayout/DeskLayout.vue'),
+    children: [
+      { path: '', name: 'home', redirect: { name: 'view', params: { key: 'mine' } } },
+      {
+        path: 'views/:key',
+        name: 'view',
+        component: () => import('@/pages/ViewPage/ViewPage.vue'),
+      },
+      {
+        path: 'settings/security',
+        name: 'security',
+        component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
+      },
+      {
+        path: 'tickets/:id(\\d+)',
+        name: 'ticket',
+        component: () => import('@/pages/TicketPage/TicketPage.vue'),
+      },
+    ],
+  },
   {
     path: '/:unknown(.*)*',
     name: 'not-found',
@@ -53,8 +74,14 @@ export function createConsoleRouter(
     if (to.meta.public) {
       return signedIn && to.name === 'sign-in' ? safeNext(to.query.next) : true
     }
+    // An agent whose role requires a second factor enrols before anything else.
+    if (signedIn && session.state.agent?.two_factor_setup_required && to.name !== 'security') {
+      return { name: 'security' }
+    }
     if (signedIn) return true
-    return { name: 'sign-in', query: to.fullPath === '/' ? {} : { next: to.fullPath } }
+    // `/` redirects to the agent's first view; signing in goes there by itself.
+    const path = to.redirectedFrom?.fullPath ?? to.fullPath
+    return { name: 'sign-in', query: path === '/' ? {} : { next: path } }
   })
   return router
 }

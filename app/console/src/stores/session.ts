@@ -2,11 +2,11 @@
 // provided to the components (useSession) and the router's guard; tests pass a fake Api.
 import { inject, reactive, readonly, type DeepReadonly, type InjectionKey } from 'vue'
 
-import type { Agent, Api, Credentials } from '@/api/client'
+import type { Api, Credentials, Me } from '@/api/client'
 import { ApiError } from '@/api/errors'
 
 interface SessionState {
-  agent: Agent | null
+  agent: Me | null
   /** Whether the server was asked (once per page load). */
   checked: boolean
 }
@@ -17,6 +17,8 @@ export interface SessionStore {
   check(): Promise<boolean>
   signIn(credentials: Credentials): Promise<void>
   signOut(): Promise<void>
+  /** Ask the server again who is signed in (after enrolling a second factor). */
+  reload(): Promise<void>
 }
 
 export const sessionKey: InjectionKey<SessionStore> = Symbol('session')
@@ -43,6 +45,11 @@ export function createSessionStore(api: Api): SessionStore {
     async signIn(credentials) {
       const session = await api.auth.signIn(credentials)
       state.agent = session.agent
+      state.checked = true
+    },
+
+    async reload() {
+      state.agent = await api.auth.me()
       state.checked = true
     },
 

@@ -3,13 +3,13 @@ import { createMemoryHistory } from 'vue-router'
 
 import { ApiError } from '@/api/errors'
 import { createSessionStore } from '@/stores/session'
-import { ADA, fakeApi } from '@/test/fakeApi'
+import { ADA_ME, fakeApi } from '@/test/fakeApi'
 
 import { createConsoleRouter, safeNext } from '..'
 
 async function routerFor(signedIn: boolean) {
   const api = fakeApi()
-  if (signedIn) api.auth.me.mockResolvedValue(ADA)
+  if (signedIn) api.auth.me.mockResolvedValue(ADA_ME)
   else api.auth.me.mockRejectedValue(new ApiError(401, 'not_authenticated', 'sign in'))
   return createConsoleRouter(createSessionStore(api), createMemoryHistory())
 }
@@ -26,9 +26,11 @@ describe('the console router', () => {
   it('lets a signed-in agent in, and past the sign-in page to where they were going', async () => {
     const router = await routerFor(true)
     await router.push('/')
-    expect(router.currentRoute.value.name).toBe('home')
+    expect(router.currentRoute.value.fullPath).toBe('/views/mine')
     await router.push('/sign-in?next=/tickets/42')
     expect(router.currentRoute.value.fullPath).toBe('/tickets/42')
+    expect(router.currentRoute.value.name).toBe('ticket')
+    await router.push('/tickets/nope')
     expect(router.currentRoute.value.name).toBe('not-found')
   })
 

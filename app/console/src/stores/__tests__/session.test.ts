@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest'
 
 import { ApiError } from '@/api/errors'
-import { ADA, fakeApi, sessionOf } from '@/test/fakeApi'
+import { ADA, ADA_ME, fakeApi, sessionOf } from '@/test/fakeApi'
 
 import { createSessionStore } from '../session'
 
 describe('the session store', () => {
   it('asks the server once whether someone is signed in', async () => {
     const api = fakeApi()
-    api.auth.me.mockResolvedValue(ADA)
+    api.auth.me.mockResolvedValue(ADA_ME)
     const session = createSessionStore(api)
     expect(await session.check()).toBe(true)
     expect(await session.check()).toBe(true)

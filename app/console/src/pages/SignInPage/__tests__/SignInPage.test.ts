@@ -30,7 +30,9 @@ describe('the sign-in page', () => {
     await flushPromises()
     expect(api.auth.signIn).toHaveBeenCalledWith({ email: 'ada@example.test', password: 'secret' })
     // The next page loads lazily (its own chunk), so the navigation ends a little later.
-    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/tickets/9'))
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/tickets/9'), {
+      timeout: 5000,
+    })
   })
 
   it.each([
@@ -50,6 +52,35 @@ describe('the sign-in page', () => {
     expect((wrapper.get('input[type=password]').element as HTMLInputElement).value).toBe('')
     expect((wrapper.get('input[type=email]').element as HTMLInputElement).value).toBe('ada@example.test')
     expect(router.currentRoute.value.name).toBe('sign-in')
+  })
+
+  it('asks for the second factor when the agent has one, and keeps the password meanwhile', async () => {
+    const api = fakeApi()
+    api.auth.signIn
+      .mockRejectedValueOnce(new ApiError(401, 'two_factor_required', 'enter the code'))
+      .mockRejectedValueOnce(new ApiError(401, 'invalid_code', 'the code is wrong'))
+      .mockResolvedValueOnce(sessionOf(ADA))
+    const { wrapper, router } = await mountPage(api)
+    await wrapper.get('input[type=email]').setValue('ada@example.test')
+    await wrapper.get('input[type=password]').setValue('secret')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.find('[role=alert]').exists()).toBe(false)
+    await wrapper.get('#sign-in-code').setValue('123456')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('[role=alert]').text()).toBe('The code is wrong or was used already')
+    expect((wrapper.get('#sign-in-code').element as HTMLInputElement).value).toBe('')
+    expect((wrapper.get('input[type=password]').element as HTMLInputElement).value).toBe('secret')
+    await wrapper.get('#sign-in-code').setValue(' 654321 ')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(api.auth.signIn).toHaveBeenLastCalledWith({
+      email: 'ada@example.test',
+      password: 'secret',
+      code: '654321',
+    })
+    await vi.waitFor(() => expect(router.currentRoute.value.name).not.toBe('sign-in'), { timeout: 5000 })
   })
 
   it('does not send a second request while the first is on its way', async () => {
