@@ -18,7 +18,7 @@ from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.messages.models import Message
 from app.messages.service import do_add_message
 from app.realtime import presence
-from app.realtime.frames import Fields, FrameError, encode
+from app.realtime.frames import Fields, FrameError, dispatch, encode
 from app.realtime.models import AgentClientMessage
 from app.realtime.render import agent_frame
 from app.realtime.resume import resume
@@ -69,22 +69,14 @@ class AgentSession:
             )
 
     async def handle(self, frame: dict[str, Any]) -> None:
-        kind = frame["type"]
-        fields = Fields(frame)
-        if kind == "ping":
-            self.sock.send(encode({"type": "pong"}))
-        elif kind == "message.send":
-            await self.send_message(fields)
-        elif kind == "resume":
-            await self.resume(fields)
-        elif kind == "typing":
-            await self.typing(fields)
-        elif kind == "viewing":
-            await self.view(fields)
-        elif kind == "presence.set":
-            await self.set_presence(fields)
-        else:
-            raise FrameError("unknown_type", f"type: {kind[:50]!r} is not an agent frame")
+        handlers = {
+            "message.send": self.send_message,
+            "resume": self.resume,
+            "typing": self.typing,
+            "viewing": self.view,
+            "presence.set": self.set_presence,
+        }
+        await dispatch(frame, handlers, send=self.sock.send, audience="an agent")
 
     async def _readable(self, ticket_id: int, client_id: str | None = None) -> None:
         async with self.realtime.sessionmaker() as session:

@@ -7,6 +7,7 @@ names; the socket answers it with an `error` frame, never silence.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -31,6 +32,28 @@ class FrameError(Exception):
 def encode(frame: dict[str, Any]) -> str:
     """A server frame as text, carrying the protocol version."""
     return _encoder.encode({**frame, "v": VERSION}).decode()
+
+
+FrameHandler = Callable[["Fields"], Awaitable[None]]
+
+
+async def dispatch(
+    frame: dict[str, Any],
+    handlers: Mapping[str, FrameHandler],
+    *,
+    send: Callable[[str], None],
+    audience: str,
+) -> None:
+    """Answer a heartbeat here and hand any other client frame to its handler; a type the
+    audience may not send is a `FrameError`, never a silent drop."""
+    kind = frame["type"]
+    if kind == "ping":
+        send(encode({"type": "pong"}))
+        return
+    handler = handlers.get(kind)
+    if handler is None:
+        raise FrameError("unknown_type", f"type: {kind[:50]!r} is not {audience} frame")
+    await handler(Fields(frame))
 
 
 def error_frame(code: str, detail: str, *, client_id: str | None = None) -> str:

@@ -15,7 +15,7 @@ from app.chat.models import ChatVisitor
 from app.chat.port import ChatSettings
 from app.chat.service import latest_conversation, visitor_ticket_ids
 from app.errors import DomainError
-from app.realtime.frames import Fields, FrameError, encode
+from app.realtime.frames import Fields, FrameError, dispatch, encode
 from app.realtime.render import visitor_frame
 from app.realtime.resume import resume
 from app.realtime.runtime import Realtime
@@ -58,20 +58,13 @@ class VisitorSession:
         )
 
     async def handle(self, frame: dict[str, Any]) -> None:
-        kind = frame["type"]
-        fields = Fields(frame)
-        if kind == "ping":
-            self.sock.send(encode({"type": "pong"}))
-        elif kind == "message.send":
-            await self.send_message(fields)
-        elif kind == "resume":
-            await self.resume(fields)
-        elif kind == "typing":
-            await self.typing(fields)
-        elif kind == "read":
-            await self.read(fields)
-        else:
-            raise FrameError("unknown_type", f"type: {kind[:50]!r} is not a visitor frame")
+        handlers = {
+            "message.send": self.send_message,
+            "resume": self.resume,
+            "typing": self.typing,
+            "read": self.read,
+        }
+        await dispatch(frame, handlers, send=self.sock.send, audience="a visitor")
 
     async def send_message(self, fields: Fields) -> None:
         client_id = fields.client_id_required()
