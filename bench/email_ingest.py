@@ -304,8 +304,8 @@ def report(case: dict[str, Any], postgres: dict[str, str]) -> None:
     row("tickets with follow-ups", str(db["tickets_with_follow_ups"]))
     row("follow-ups (messages - tickets)", str(db["inbound_messages"] - db["tickets"]),
         str(gen["replies"] + gen["auto_replies"]))  # fmt: skip
-    for status, n in db["inbound_emails"].items():
-        row(f"inbound_emails {status}", str(n), str(count) if status == "imported" else "0",
+    for status, n in db["inbound_items"].items():
+        row(f"inbound_items {status}", str(n), str(count) if status == "imported" else "0",
             n == count if status == "imported" else n == 0)  # fmt: skip
     row("attachments stored", str(db["attachments"]), str(gen["with_attachment"]))
     row("left unseen in IMAP", str(case["unseen_after"]), "0", case["unseen_after"] == 0)

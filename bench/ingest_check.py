@@ -15,13 +15,13 @@ import asyncpg
 
 async def verify(conn: asyncpg.Connection) -> dict[str, Any]:
     statuses = await conn.fetch(
-        "SELECT status, count(*) AS n FROM inbound_emails GROUP BY status ORDER BY status"
+        "SELECT status, count(*) AS n FROM inbound_items GROUP BY status ORDER BY status"
     )
     errors = await conn.fetch(
-        "SELECT status, error FROM inbound_emails WHERE status <> 'imported' ORDER BY id LIMIT 5"
+        "SELECT status, error FROM inbound_items WHERE status <> 'imported' ORDER BY id LIMIT 5"
     )
     return {
-        "inbound_emails": {r["status"]: r["n"] for r in statuses},
+        "inbound_items": {r["status"]: r["n"] for r in statuses},
         "inbound_messages": await conn.fetchval(
             "SELECT count(*) FROM messages WHERE direction = 'inbound'"
         ),
@@ -71,7 +71,7 @@ async def threading(
         "auto_replies_threaded": counts["auto_on_conversation_ticket"],
         "auto_replies_opened_ticket": counts["auto_opened_ticket"],
         "auto_replies_kept_aside": await conn.fetchval(
-            "SELECT count(*) FROM inbound_emails WHERE status = 'ignored'"
+            "SELECT count(*) FROM inbound_items WHERE status = 'ignored'"
         ),
         "tickets_linked": len(linked),
     }

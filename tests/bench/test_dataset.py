@@ -1,4 +1,4 @@
-"""The benchmarks' bulk loader keeps up with the schema (it writes SQL of its own)."""
+"""The benchmarks read and write with SQL of their own: they keep up with the schema."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from bench import dataset
+from bench import dataset, ingest_check
 from tests.db import SERVER_DSN, clone_template, drop_database
 
 
@@ -32,3 +32,10 @@ async def test_the_loader_fills_a_migrated_database(scratch: asyncpg.Connection)
         "(SELECT 1 FROM messages m WHERE m.ticket_id = t.id)"
     )
     assert without_message == 0
+
+
+async def test_the_ingest_check_reads_a_migrated_database(scratch: asyncpg.Connection) -> None:
+    found = await ingest_check.verify(scratch)
+
+    assert found["inbound_items"] == {}
+    assert found["tickets"] == 0
