@@ -60,6 +60,7 @@ from app.realtime.local import install_local_delivery
 from app.realtime.runtime import Realtime, leave, realtime_loops
 from app.replies.controller import CannedReplyController, MacroController
 from app.security.crypto import SecretBox
+from app.sla.controller import SlaController
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
@@ -67,6 +68,7 @@ from app.views.controller import ViewController
 from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.settings import validate_email_settings
+from routing.sla.engine import RoutingSlaEngine, install_sla_hooks
 from widgets import DIST as WIDGET_DIST
 
 # The composition root wires each channel's settings check into the inbox API.
@@ -92,7 +94,9 @@ APP_BACKGROUND_TASKS: dict[str, AppTask] = {}
 def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     """What runs after a ticket changes or a message is appended, in every process (web,
     worker, CLI). SLA, routing, realtime and search register here as they arrive."""
-    return LifecycleHooks()
+    hooks = LifecycleHooks()
+    install_sla_hooks(hooks)
+    return hooks
 
 
 API_ROUTERS: list[Any] = [
@@ -115,6 +119,7 @@ API_ROUTERS: list[Any] = [
     ViewController,
     CannedReplyController,
     MacroController,
+    SlaController,
     healthz,
     readyz,
     webhook_handshake,
@@ -265,6 +270,7 @@ def create_app(
     app.state.search_health = search_health
     app.state.assets = assets
     app.state.chat = chat
+    app.state.sla_engine = RoutingSlaEngine()
     if sessionmaker is not None:
         install_hooks(sessionmaker, hooks)
         app.state.sessionmaker = sessionmaker

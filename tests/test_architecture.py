@@ -231,7 +231,7 @@ CONTEXTS = {
     "staff": {"agents", "auth"},
     "customers": {"accounts", "contacts"},
     "inboxes": {"inboxes"},
-    "conversations": {"tickets", "messages", "attachments", "views", "replies"},
+    "conversations": {"tickets", "messages", "attachments", "views", "replies", "sla"},
     "intake": {"ingest", "inbound", "mail"},
     "chat": {"chat"},
     "realtime": {"realtime"},

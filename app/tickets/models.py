@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Sequence, String, Text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Sequence, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
@@ -36,6 +36,15 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_updated_at", "updated_at"),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
+        # The SLA board and the scheduler look only at tickets with a clock running.
+        Index(
+            "ix_tickets_sla_due_at", "sla_due_at", postgresql_where=text("sla_due_at IS NOT NULL")
+        ),
+        Index(
+            "ix_tickets_sla_next_event_at",
+            "sla_next_event_at",
+            postgresql_where=text("sla_next_event_at IS NOT NULL"),
+        ),
     )
 
     number: Mapped[int] = mapped_column(
@@ -62,3 +71,15 @@ class Ticket(IdMixin, TimestampMixin, Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     # A follow-up opened instead of reopening (reply to a closed ticket, foreign sender).
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The SLA as of the last change, recomputed by a lifecycle hook (routing.sla): the
+    # policy, each target cycle (the API's `sla`), the soonest due time of an unmet target
+    # and the soonest warning or breach still to fire (what the SLA scheduler sleeps until).
+    sla: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
+    sla_due_at: Mapped[datetime | None]
+    sla_next_event_at: Mapped[datetime | None]
+    # The warnings, breaches and meetings recorded so far ("first_response:0:warning"), so
+    # a recomputation does not schedule again what has fired.
+    sla_fired: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")

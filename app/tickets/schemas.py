@@ -8,6 +8,7 @@ import msgspec
 from app.inboxes.channels import ChannelName
 from app.messages.schemas import Body, MessageOut
 from app.schemas import Email, Id, Input, Name, Output, Tag
+from app.sla.ticket_sla import TicketSla
 
 Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -42,6 +43,7 @@ class TicketOut(Output):
     last_seq: int
     merged_into_id: int | None
     linked_ticket_id: int | None
+    sla: TicketSla | None  # the SLA policy that applies and its targets
 
 
 class TicketDetail(TicketOut):

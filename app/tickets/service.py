@@ -54,6 +54,7 @@ async def check_unchanged_since(
             TicketEvent.ticket_id == ticket.id,
             TicketEvent.seq > expected_seq,
             TicketEvent.type != MESSAGE_STATUS_CHANGED,
+            TicketEvent.type.not_like("sla.%"),  # the SLA clock's own events
             or_(TicketEvent.actor_type != "agent", TicketEvent.actor_id != actor.agent_id),
         )
     )

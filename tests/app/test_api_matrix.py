@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from httpx import AsyncClient
@@ -28,6 +29,7 @@ from app.inbound.models import InboundItem
 from app.inbound.service import compress
 from app.inboxes.models import Inbox
 from app.outbox.models import OutboxEvent
+from app.sla.models import SlaCalendar, SlaPolicy
 from tests.conftest import SECRET_KEY
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
 from tests.factories.assets import CONSOLE_SCRIPT, WIDGET_BUNDLE
@@ -161,6 +163,19 @@ CASES = [
     Case("PATCH", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}", lambda w: {"name": "Renamed"}),
     Case("DELETE", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}"),
     Case("GET", "/api/v1/canned-replies/{reply_id:int}/render", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}/render?ticket_id={w.ids['ticket']}"),
+    Case("GET", "/api/v1/sla/calendars", "supervisor", p("/api/v1/sla/calendars")),
+    Case("POST", "/api/v1/sla/calendars", "admin", p("/api/v1/sla/calendars"), lambda w: {"name": "Office", "time_zone": "UTC", "hours": {"mon": [["09:00", "17:00"]]}}),
+    Case("GET", "/api/v1/sla/calendars/{calendar_id:int}", "supervisor", p("/api/v1/sla/calendars/{sla_calendar}")),
+    Case("PATCH", "/api/v1/sla/calendars/{calendar_id:int}", "admin", p("/api/v1/sla/calendars/{sla_calendar}"), lambda w: {"time_zone": "Europe/Paris"}),
+    Case("DELETE", "/api/v1/sla/calendars/{calendar_id:int}", "admin", p("/api/v1/sla/calendars/{sla_calendar}")),
+    Case("GET", "/api/v1/sla/policies", "supervisor", p("/api/v1/sla/policies")),
+    Case("POST", "/api/v1/sla/policies", "admin", p("/api/v1/sla/policies"), lambda w: {"name": "Another", "targets": [{"metric": "resolution", "priority": "low", "minutes": 60}]}),
+    Case("GET", "/api/v1/sla/policies/{policy_id:int}", "supervisor", p("/api/v1/sla/policies/{sla_policy}")),
+    Case("PATCH", "/api/v1/sla/policies/{policy_id:int}", "admin", p("/api/v1/sla/policies/{sla_policy}"), lambda w: {"warning_fraction": 0.5}),
+    Case("DELETE", "/api/v1/sla/policies/{policy_id:int}", "admin", p("/api/v1/sla/policies/{sla_policy}")),
+    Case("PUT", "/api/v1/sla/tickets/{ticket_id:int}/due", "supervisor", p("/api/v1/sla/tickets/{ticket}/due"), lambda w: {"metric": "first_response", "due_at": "2030-01-01T00:00:00Z"}),
+    Case("GET", "/api/v1/sla/breaches", "agent", p("/api/v1/sla/breaches")),
+    Case("GET", "/api/v1/sla/at-risk", "agent", p("/api/v1/sla/at-risk")),
     Case("GET", "/api/v1/macros", "agent", p("/api/v1/macros")),
     Case("POST", "/api/v1/macros", "agent", p("/api/v1/macros"), lambda w: {"name": "Low", "actions": {"priority": "low"}}),
     Case("PATCH", "/api/v1/macros/{macro_id:int}", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}", lambda w: {"name": "Renamed"}),
@@ -221,6 +236,24 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
     )
     db_session.add_all([email, dead_letter])
     lonely, _ = await resolve_contact(db_session, [Identity.of("email", "lonely@customer.test")])
+    sla_calendar = SlaCalendar(
+        name=f"Matrix hours {uuid4().hex}",
+        time_zone="UTC",
+        hours={"mon": [["09:00", "17:00"]]},
+        holidays=[],
+        exceptions=[],
+    )
+    db_session.add(sla_calendar)
+    await db_session.flush()
+    sla_policy = SlaPolicy(
+        name=f"Matrix SLA {uuid4().hex}",
+        calendar_id=sla_calendar.id,
+        conditions={},
+        pauses={},
+        actions={},
+        targets=[{"metric": "first_response", "priority": "normal", "minutes": 60}],
+    )
+    db_session.add(sla_policy)
     await db_session.flush()
     agent_headers = {"Authorization": f"Bearer {tokens['agent']}"}
     tickets = [
@@ -282,6 +315,8 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "note": note.json()["id"],
         "email": email.id,
         "dead_letter": dead_letter.id,
+        "sla_calendar": sla_calendar.id,
+        "sla_policy": sla_policy.id,
         "inbox_key": inbox.public_key,
         "visitor_token": visitor_token(SECRET_KEY, visitor.key),
     }

@@ -12,6 +12,7 @@ passes in. `tests/test_architecture.py` fails if anything else writes `tickets.s
 """
 
 from app.tickets.lifecycle.core import STATE_FIELDS, ticket_state, ticket_summary
+from app.tickets.lifecycle.derived import write_derived
 from app.tickets.lifecycle.history import import_history
 from app.tickets.lifecycle.messages import (
     NewMessage,
@@ -26,6 +27,7 @@ from app.tickets.lifecycle.tickets import (
     change_ticket,
     merge_tickets,
     move_contact_tickets,
+    note_event,
     open_ticket,
 )
 
@@ -40,9 +42,11 @@ __all__ = [
     "import_history",
     "merge_tickets",
     "move_contact_tickets",
+    "note_event",
     "open_ticket",
     "record_delivery",
     "requeue_message",
     "ticket_state",
     "ticket_summary",
+    "write_derived",
 ]

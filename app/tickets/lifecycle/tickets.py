@@ -162,6 +162,25 @@ async def change_ticket(
     return changes
 
 
+async def note_event(
+    session: AsyncSession,
+    ticket: Ticket,
+    event_type: str,
+    data: Mapping[str, Any],
+    *,
+    actor: EventActor,
+    now: datetime,
+) -> int:
+    """An event about the ticket that changes none of its fields (an SLA warning or breach,
+    a due-time override): its seq, timeline row and outbox row, and no hooks, since no field
+    changed. Returns the seq; the caller holds the row lock."""
+    seq = await claim_seqs(session, ticket, 1, now=now)
+    event = Event(event_type, {**ticket_summary(ticket), **data})
+    write_events(session, ticket.id, seq, [event], actor=actor, now=now)
+    await session.flush()
+    return seq
+
+
 async def merge_tickets(
     session: AsyncSession, source: Ticket, target: Ticket, *, actor: EventActor, now: datetime
 ) -> int:

@@ -29,6 +29,7 @@ function ticket(id: number, subject = `Ticket ${id}`): ViewTicket {
     last_seq: 2,
     merged_into_id: null,
     linked_ticket_id: null,
+    sla: null,
     contact: { id: 1, name: 'Pat', email: 'pat@customer.test' },
   }
 }

@@ -1,0 +1,61 @@
+"""The SLA engine the composition root installs: the domain's `SlaEngine` port
+(app.sla.port) and the lifecycle hooks that keep every ticket's stored SLA current."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.sla.models import SlaCalendar, SlaPolicy
+from app.tickets.hooks import LifecycleHooks, MessageAppended, TicketChanged
+from app.tickets.models import Ticket
+from routing.sla.actions import apply_actions
+from routing.sla.recompute import recompute_ticket
+from routing.sla.rules import build_calendar, build_policy, holidays_of, load_rules
+
+
+class RoutingSlaEngine:
+    def check_calendar(self, calendar: SlaCalendar) -> None:
+        build_calendar(calendar)
+
+    def check_policy(self, policy: SlaPolicy) -> None:
+        build_policy(policy)
+
+    def country_holidays(
+        self, country: str, years: Sequence[int], subdivision: str | None
+    ) -> dict[date, str]:
+        return holidays_of(country, years, subdivision)
+
+    async def recompute(self, session: AsyncSession, ticket: Ticket, *, now: datetime) -> None:
+        await recompute_and_act(session, ticket, now=now)
+
+
+async def recompute_and_act(session: AsyncSession, ticket: Ticket, *, now: datetime) -> None:
+    """Recompute; targets met by this change run their policy's `met` actions."""
+    rules = await load_rules(session)
+    records = await recompute_ticket(session, ticket, now=now, rules=rules)
+    if ticket.sla_policy_id is None:
+        return
+    for record in records:
+        if record.kind != "met":
+            continue
+        actions = rules.actions_for(ticket.sla_policy_id, "met")
+        if actions:
+            await apply_actions(
+                session, ticket, actions, kind="met", metric=record.target.metric, now=now
+            )
+
+
+async def after_ticket_change(session: AsyncSession, change: TicketChanged) -> None:
+    await recompute_and_act(session, change.ticket, now=change.now)
+
+
+async def after_message_appended(session: AsyncSession, appended: MessageAppended) -> None:
+    await recompute_and_act(session, appended.ticket, now=appended.now)
+
+
+def install_sla_hooks(hooks: LifecycleHooks) -> None:
+    hooks.after_ticket_change.append(after_ticket_change)
+    hooks.after_message_appended.append(after_message_appended)

@@ -1,0 +1,167 @@
+"""Recompute and store tickets' SLA: one ticket in a lifecycle hook, many after a rule
+changed. Every met target is recorded (and a late one's breach, if the scheduler missed
+it), so reports count from `sla_target_events` alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.accounts.models import Account
+from app.sla.models import SlaTargetEvent
+from app.tickets.lifecycle import write_derived
+from app.tickets.models import Ticket
+from routing.core.calendars import BusinessCalendar
+from routing.core.sla_policy import SlaPolicy, TicketFacts, select_policy
+from routing.core.sla_timeline import TargetState, compute_sla
+from routing.sla.history import Opening, history_of, load_event_rows
+from routing.sla.rules import RuleBook, load_rules
+from routing.sla.state import Stored, group_cycle, moment, stored_sla
+
+# The scheduler LISTENs here; a recomputation that brings a ticket's next moment forward
+# wakes it (delivered at commit, never for a rolled-back change).
+SLA_CHANNEL = "relaydesk_sla"
+
+
+def compute_stored(
+    policy: SlaPolicy,
+    calendar: BusinessCalendar | None,
+    rows: Sequence[Any],
+    *,
+    opening: Opening,
+    team_id: int | None,
+    status: str,
+    fired: Sequence[str],
+    now: datetime,
+) -> Stored:
+    history = history_of(rows, opening, now)
+    state = compute_sla(policy, calendar, history, now)
+    targets = [(t, t.cycle) for t in state.targets]
+    if team_id is not None and any(t.metric == "group_ownership" for t in policy.targets):
+        group = compute_sla(policy, calendar, history, now, team_id=team_id)
+        targets += [(t, group_cycle(team_id, t.cycle)) for t in group.targets]
+    return stored_sla(policy.id, targets, status=status, fired=fired)
+
+
+def facts_of(ticket: Ticket, account_tier: str | None) -> TicketFacts:
+    return TicketFacts(
+        priority=ticket.priority,
+        channel=ticket.channel,
+        inbox=ticket.inbox_id,
+        account_tier=account_tier,
+        tags=frozenset(ticket.tags),
+    )
+
+
+def opening_of(ticket: Ticket) -> Opening:
+    return Opening(ticket.created_at, "new", ticket.priority, ticket.team_id)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A target moment to insert into sla_target_events."""
+
+    ticket: Ticket
+    target: TargetState
+    cycle: int
+    kind: str
+    at: datetime
+
+
+def records_for(ticket: Ticket, stored: Stored, fired: set[str]) -> list[Record]:
+    found = []
+    for target, cycle in stored.newly_met:
+        assert target.met_at is not None
+        found.append(Record(ticket, target, cycle, "met", target.met_at))
+        if target.breached_at is not None and moment(target.metric, cycle, "breached") not in fired:
+            found.append(Record(ticket, target, cycle, "breached", target.breached_at))
+    return found
+
+
+async def insert_records(
+    session: AsyncSession, records: Sequence[Record], *, now: datetime
+) -> None:
+    if not records:
+        return
+    rows = [
+        {
+            "ticket_id": r.ticket.id,
+            "metric": r.target.metric,
+            "cycle": r.cycle,
+            "kind": r.kind,
+            "policy_id": r.ticket.sla_policy_id,
+            "priority": r.target.priority,
+            "started_at": r.target.started_at,
+            "due_at": r.target.due_at,
+            "at": r.at,
+            "recorded_at": now,
+            "team_id": r.ticket.team_id,
+            "assignee_id": r.ticket.assignee_id,
+            "channel": r.ticket.channel,
+        }
+        for r in records
+    ]
+    await session.execute(insert(SlaTargetEvent).values(rows).on_conflict_do_nothing())
+
+
+async def store(
+    session: AsyncSession, ticket: Ticket, stored: Stored, *, now: datetime
+) -> list[Record]:
+    """Write the ticket's SLA columns and record what was met; returns the new records."""
+    fired = set(ticket.sla_fired or [])
+    set_committed_value(ticket, "sla_policy_id", stored.policy_id)
+    records = records_for(ticket, stored, fired)
+    fired |= {moment(r.target.metric, r.cycle, r.kind) for r in records}
+    values = {
+        "sla": stored.sla,
+        "sla_policy_id": stored.policy_id,
+        "sla_due_at": stored.due_at,
+        "sla_next_event_at": stored.next_event_at,
+        "sla_fired": sorted(fired),
+    }
+    earlier = stored.next_event_at is not None and (
+        ticket.sla_next_event_at is None or stored.next_event_at < ticket.sla_next_event_at
+    )
+    unchanged = all(getattr(ticket, k) == v for k, v in values.items())
+    if not unchanged:
+        await write_derived(session, ticket, values)
+    await insert_records(session, records, now=now)
+    if earlier:
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": SLA_CHANNEL})
+    return records
+
+
+async def recompute_ticket(
+    session: AsyncSession, ticket: Ticket, *, now: datetime, rules: RuleBook | None = None
+) -> list[Record]:
+    """The caller holds the ticket's row lock (the lifecycle's hooks do)."""
+    rules = rules or await load_rules(session)
+    if not rules.policies and ticket.sla is None:
+        return []
+    tier = None
+    if ticket.account_id is not None and any(
+        "account_tier" in p.conditions for p in rules.policies
+    ):
+        tier = await session.scalar(select(Account.tier).where(Account.id == ticket.account_id))
+    policy = select_policy(rules.policies, facts_of(ticket, tier))
+    if policy is None:
+        return await store(session, ticket, Stored(None, None, None, None), now=now)
+    rows = (await load_event_rows(session, [ticket.id]))[ticket.id]
+    stored = compute_stored(
+        policy,
+        rules.calendar_for(policy.id),
+        rows,
+        opening=opening_of(ticket),
+        team_id=ticket.team_id,
+        status=ticket.status,
+        fired=ticket.sla_fired or [],
+        now=now,
+    )
+    return await store(session, ticket, stored, now=now)

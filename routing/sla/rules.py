@@ -1,0 +1,140 @@
+"""Calendars and policies as `routing.core` objects, built from their rows and checked.
+
+A row that makes no calendar or policy is a `ValidationFailed` naming the field, so the
+API refuses it before it is stored. Built objects are kept per (id, updated_at): a
+calendar remembers its openings per date, which is most of what recomputing costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import ValidationFailed
+from app.sla.models import SlaCalendar, SlaPolicy
+from routing.core.calendars import WEEKDAYS, BusinessCalendar, CalendarError, country_holidays
+from routing.core.sla_policy import Metric, PolicyError, SlaTarget
+from routing.core.sla_policy import SlaPolicy as CorePolicy
+
+_calendars: dict[tuple[int, Any], BusinessCalendar] = {}
+_CACHE_LIMIT = 256
+
+
+def build_calendar(row: SlaCalendar) -> BusinessCalendar:
+    hours = {day: [tuple(span) for span in row.hours.get(day, [])] for day in WEEKDAYS}
+    try:
+        return BusinessCalendar.from_hours(
+            row.time_zone,
+            {day: spans for day, spans in hours.items() if spans},
+            holidays={date.fromisoformat(h["date"]): h.get("name", "") for h in row.holidays},
+            exceptions={
+                date.fromisoformat(e["date"]): [tuple(span) for span in e.get("hours", [])]
+                for e in row.exceptions
+            },
+        )
+    except CalendarError as error:
+        raise ValidationFailed.field(_calendar_field(str(error)), str(error)) from None
+
+
+def _calendar_field(message: str) -> str:
+    if "time zone" in message:
+        return "time_zone"
+    for day in WEEKDAYS:
+        if message.startswith(f"{day}:"):
+            return f"hours.{day}"
+    if message[:4].isdigit():
+        return "exceptions"
+    return "hours"
+
+
+def calendar_of(row: SlaCalendar) -> BusinessCalendar:
+    key = (row.id, row.updated_at)
+    found = _calendars.get(key)
+    if found is None:
+        if len(_calendars) >= _CACHE_LIMIT:
+            _calendars.clear()
+        found = _calendars[key] = build_calendar(row)
+    return found
+
+
+def build_policy(row: SlaPolicy) -> CorePolicy:
+    try:
+        targets = tuple(
+            SlaTarget(
+                metric=cast("Metric", t["metric"]),
+                priority=str(t["priority"]),
+                goal=timedelta(minutes=int(t["minutes"])),
+                business_hours=bool(t.get("business_hours", True)),
+            )
+            for t in row.targets
+        )
+        return CorePolicy(
+            id=row.id or 0,
+            targets=targets,
+            conditions={k: frozenset(str(v) for v in vs) for k, vs in row.conditions.items()},
+            pauses={cast("Metric", m): frozenset(s) for m, s in row.pauses.items()},
+            warning_fraction=float(row.warning_fraction),
+            position=row.position or 0,
+        )
+    except PolicyError as error:
+        message = str(error)
+        field, _, detail = message.partition(": ")
+        raise ValidationFailed.field(field or "targets", detail or message) from None
+
+
+def holidays_of(country: str, years: Sequence[int], subdivision: str | None) -> dict[date, str]:
+    try:
+        return country_holidays(country, years, subdivision=subdivision)
+    except CalendarError as error:
+        field = "import_holidays.subdivision" if subdivision else "import_holidays.country"
+        raise ValidationFailed.field(field, str(error)) from None
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Every policy in the order they are tried, with the calendar each one counts in
+    (None: around the clock)."""
+
+    policies: tuple[CorePolicy, ...]
+    calendars: dict[int, BusinessCalendar | None]
+    rows: dict[int, SlaPolicy]
+
+    def calendar_for(self, policy_id: int) -> BusinessCalendar | None:
+        return self.calendars.get(policy_id)
+
+    def actions_for(self, policy_id: int, kind: str) -> list[dict[str, Any]]:
+        row = self.rows.get(policy_id)
+        return list((row.actions or {}).get(kind, [])) if row else []
+
+
+async def load_rules(session: AsyncSession) -> RuleBook:
+    policies = (
+        await session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
+    ).all()
+    if not policies:
+        return RuleBook((), {}, {})
+    ids = {p.calendar_id for p in policies if p.calendar_id is not None}
+    calendars = (
+        {
+            c.id: calendar_of(c)
+            for c in (
+                await session.scalars(select(SlaCalendar).where(SlaCalendar.id.in_(ids)))
+            ).all()
+        }
+        if ids
+        else {}
+    )
+    return RuleBook(
+        policies=tuple(build_policy(p) for p in policies),
+        calendars={p.id: calendars.get(p.calendar_id) if p.calendar_id else None for p in policies},
+        rows={p.id: p for p in policies},
+    )
+
+
+def policy_ids_using(rows: Iterable[SlaPolicy], calendar_id: int) -> list[int]:
+    return [p.id for p in rows if p.calendar_id == calendar_id]
