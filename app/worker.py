@@ -43,6 +43,8 @@ from app.supervisor import Supervisor, process_name, report_components
 from app.tickets.hooks import install_hooks
 from channels.email.poller import run_mail_pollers
 from channels.email.smtp import SmtpSender
+from routing.sla.jobs import recompute_sla
+from routing.sla.scheduler import run_sla_scheduler
 
 
 class JobContext(TypedDict):
@@ -88,12 +90,18 @@ async def poll_mailboxes(ctx: JobContext) -> None:
     )
 
 
+async def fire_sla_events(ctx: JobContext) -> None:
+    engine: AsyncEngine = ctx["_engine"]  # type: ignore[typeddict-item]
+    await run_sla_scheduler(ctx["sessionmaker"], engine, clock=ctx["clock"])
+
+
 # Long-running loops started with every worker process, by the name they are reported
 # under. Each is safe to run in several processes: the relay claims rows with SKIP LOCKED,
-# a mail poller holds an advisory lock.
+# a mail poller holds an advisory lock, the SLA scheduler claims tickets with SKIP LOCKED.
 BACKGROUND_TASKS: dict[str, BackgroundTask] = {
     "outbox-relay": relay_outbox,
     "mail-supervisor": poll_mailboxes,
+    "sla-scheduler": fire_sla_events,
 }
 
 
@@ -147,6 +155,7 @@ class WorkerSettings:
         func(send_outbound, max_tries=MAX_JOB_TRIES),
         func(process_inbound, max_tries=3),
         outbox_jobs.prune_outbox,
+        func(recompute_sla, max_tries=3, timeout=600),
     ]
     # arq types ctx as a plain dict; ours is the JobContext TypedDict.
     cron_jobs = [cron(outbox_jobs.prune_outbox, hour={3}, minute={17})]  # type: ignore[arg-type]

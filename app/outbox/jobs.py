@@ -18,6 +18,7 @@ from app.db.engine import transaction
 from app.inbound import jobs as inbound_jobs
 from app.outbox.models import OutboxEvent
 from app.outbox.service import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED
+from app.sla import jobs as sla_jobs
 
 if TYPE_CHECKING:
     from app.worker import JobContext
@@ -46,6 +47,7 @@ TOPIC_JOBS: dict[str, TopicMapper] = {
     MESSAGE_CREATED: queued_reply_jobs,
     MESSAGE_STATUS_CHANGED: queued_reply_jobs,
     **inbound_jobs.TOPICS,
+    **sla_jobs.TOPICS,
 }
 
 

@@ -20,6 +20,7 @@ from app.audit.service import record
 from app.auth.actor import Actor, require_admin, require_supervisor
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.outbox.service import emit
+from app.sla.jobs import RULES_CHANGED
 from app.sla.models import SlaCalendar, SlaPolicy
 from app.sla.port import SlaEngine
 from app.sla.schemas import (
@@ -36,7 +37,6 @@ from app.tickets.models import Ticket
 from app.tickets.repository import readable_by
 from app.tickets.service import access_ticket
 
-RULES_CHANGED = "sla.rules_changed"
 DUE_OVERRIDDEN = "sla.due_overridden"
 
 

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account
+from app.db.engine import SessionMaker
 from app.sla.models import SlaTargetEvent
-from app.tickets.lifecycle import write_derived
+from app.tickets.lifecycle import write_derived, write_derived_many
 from app.tickets.models import Ticket
 from routing.core.calendars import BusinessCalendar
-from routing.core.sla_policy import SlaPolicy, TicketFacts, select_policy
+from routing.core.sla_policy import STOPPED_STATUSES, SlaPolicy, TicketFacts, select_policy
 from routing.core.sla_timeline import TargetState, compute_sla
 from routing.sla.history import Opening, history_of, load_event_rows
 from routing.sla.rules import RuleBook, load_rules
@@ -165,3 +166,81 @@ async def recompute_ticket(
         now=now,
     )
     return await store(session, ticket, stored, now=now)
+
+
+async def recompute_open_tickets(
+    sessionmaker: SessionMaker,
+    *,
+    now: datetime,
+    policy_ids: Sequence[int] | None = None,
+    chunk: int = 1000,
+) -> int:
+    """Every open ticket (or those under `policy_ids`) again, `chunk` per transaction, after
+    a calendar or policy changed. A ticket being changed meanwhile is skipped: its own hook
+    recomputes it under the new rules. Returns how many were recomputed."""
+    after, total = 0, 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            rules = await load_rules(session)
+            stmt = (
+                select(Ticket)
+                .where(Ticket.id > after, Ticket.status.notin_(STOPPED_STATUSES))
+                .order_by(Ticket.id)
+                .limit(chunk)
+                .with_for_update(skip_locked=True)
+            )
+            if policy_ids is not None:
+                stmt = stmt.where(Ticket.sla_policy_id.in_(policy_ids))
+            tickets = (await session.scalars(stmt)).all()
+            if not tickets:
+                return total
+            after = tickets[-1].id
+            total += len(tickets)
+            await _recompute_chunk(session, tickets, rules=rules, now=now)
+
+
+async def _recompute_chunk(
+    session: AsyncSession, tickets: Sequence[Ticket], *, rules: RuleBook, now: datetime
+) -> None:
+    tiers: dict[int, str | None] = {}
+    if any("account_tier" in p.conditions for p in rules.policies):
+        ids = {t.account_id for t in tickets if t.account_id is not None}
+        rows = await session.execute(select(Account.id, Account.tier).where(Account.id.in_(ids)))
+        tiers = {row[0]: row[1] for row in rows}
+    events = await load_event_rows(session, [t.id for t in tickets])
+    updates: list[dict[str, Any]] = []
+    records: list[Record] = []
+    for ticket in tickets:
+        tier = tiers.get(ticket.account_id) if ticket.account_id is not None else None
+        policy = select_policy(rules.policies, facts_of(ticket, tier))
+        if policy is None:
+            stored = Stored(None, None, None, None)
+        else:
+            stored = compute_stored(
+                policy,
+                rules.calendar_for(policy.id),
+                events[ticket.id],
+                opening=opening_of(ticket),
+                team_id=ticket.team_id,
+                status=ticket.status,
+                fired=ticket.sla_fired or [],
+                now=now,
+            )
+        fired = set(ticket.sla_fired or [])
+        set_committed_value(ticket, "sla_policy_id", stored.policy_id)
+        found = records_for(ticket, stored, fired)
+        records += found
+        fired |= {moment(r.target.metric, r.cycle, r.kind) for r in found}
+        updates.append(
+            {
+                "id": ticket.id,
+                "sla": stored.sla,
+                "sla_policy_id": stored.policy_id,
+                "sla_due_at": stored.due_at,
+                "sla_next_event_at": stored.next_event_at,
+                "sla_fired": sorted(fired),
+            }
+        )
+    await write_derived_many(session, updates)
+    await insert_records(session, records, now=now)
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": SLA_CHANNEL})

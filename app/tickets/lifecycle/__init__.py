@@ -12,7 +12,7 @@ passes in. `tests/test_architecture.py` fails if anything else writes `tickets.s
 """
 
 from app.tickets.lifecycle.core import STATE_FIELDS, ticket_state, ticket_summary
-from app.tickets.lifecycle.derived import write_derived
+from app.tickets.lifecycle.derived import write_derived, write_derived_many
 from app.tickets.lifecycle.history import import_history
 from app.tickets.lifecycle.messages import (
     NewMessage,
@@ -49,4 +49,5 @@ __all__ = [
     "ticket_state",
     "ticket_summary",
     "write_derived",
+    "write_derived_many",
 ]

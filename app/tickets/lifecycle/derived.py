@@ -4,7 +4,7 @@ already say. Only these columns may be written here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -29,3 +29,14 @@ async def write_derived(session: AsyncSession, ticket: Ticket, values: Mapping[s
     )
     for name, value in values.items():
         set_committed_value(ticket, name, value)
+
+
+async def write_derived_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many tickets' derived columns in one executemany; each row names its ticket's `id`
+    (the caller holds their row locks)."""
+    for row in rows:
+        unknown = set(row) - DERIVED_FIELDS - {"id"}
+        if unknown:
+            raise ValueError(f"not derived columns: {sorted(unknown)}")
+    if rows:
+        await session.execute(update(Ticket), [dict(row) for row in rows])

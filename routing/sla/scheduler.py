@@ -1,0 +1,181 @@
+"""The SLA scheduler: fires each warning and breach once, within a second of its time.
+
+It sleeps until the soonest `tickets.sla_next_event_at` (an indexed read), woken earlier
+by a NOTIFY when a recomputation brings a ticket's next moment forward, and polls slowly
+besides in case a notification was lost. Due tickets are claimed with `FOR UPDATE SKIP
+LOCKED`, so schedulers on several workers share the work, and `sla_target_events` is
+unique per (ticket, metric, cycle, kind), so a moment fires once even if two reach it.
+Everything overdue is due: after an outage it catches up at once (the safety sweep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.clock import Clock
+from app.db.engine import SessionMaker
+from app.db.notify import Listener
+from app.sla.models import SlaTargetEvent
+from app.tickets.events import SYSTEM
+from app.tickets.lifecycle import note_event, write_derived
+from app.tickets.models import Ticket
+from routing.core.sla_policy import STOPPED_STATUSES
+from routing.sla.actions import apply_actions, notify_list
+from routing.sla.recompute import SLA_CHANNEL
+from routing.sla.rules import RuleBook, load_rules
+from routing.sla.state import Due, due_moments, mark_breached, moment, next_event_at
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+POLL_SECONDS = 5.0
+EVENT_TYPES = {"warning": "sla.warning", "breached": "sla.breached"}
+
+
+@dataclass(frozen=True)
+class Fired:
+    ticket_id: int
+    metric: str
+    cycle: int
+    kind: str
+    at: datetime  # when it was due
+
+
+async def _record(session: AsyncSession, ticket: Ticket, due: Due, *, now: datetime) -> bool:
+    """Insert the moment; False if another scheduler recorded it first."""
+    inserted = await session.scalar(
+        insert(SlaTargetEvent)
+        .values(
+            ticket_id=ticket.id,
+            metric=due.metric,
+            cycle=due.cycle,
+            kind=due.kind,
+            policy_id=ticket.sla_policy_id,
+            priority=ticket.priority,
+            started_at=due.started_at,
+            due_at=due.due_at,
+            at=due.at,
+            recorded_at=now,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
+            channel=ticket.channel,
+        )
+        .on_conflict_do_nothing()
+        .returning(SlaTargetEvent.id)
+    )
+    return inserted is not None
+
+
+async def fire_ticket(
+    session: AsyncSession, ticket: Ticket, *, rules: RuleBook, now: datetime
+) -> list[Fired]:
+    """Fire what is due on one ticket (the caller holds its row lock)."""
+    if ticket.status in STOPPED_STATUSES or ticket.sla is None:
+        await write_derived(session, ticket, {"sla_next_event_at": None})
+        return []
+    fired_keys = set(ticket.sla_fired or [])
+    sla = ticket.sla
+    fired: list[Fired] = []
+    follow_ups: list[tuple[Due, list[dict[str, Any]]]] = []
+    for due in due_moments(ticket.sla, ticket.sla_fired or [], now):
+        fired_keys.add(due.key)
+        if due.kind == "breached":
+            fired_keys.add(moment(due.metric, due.cycle, "warning"))  # moot once breached
+            sla = mark_breached(sla, due)
+        if not await _record(session, ticket, due, now=now):
+            continue
+        actions = rules.actions_for(ticket.sla_policy_id or 0, due.kind)
+        data = {
+            "metric": due.metric,
+            "cycle": due.cycle,
+            "due_at": due.due_at.isoformat(),
+            "at": due.at.isoformat(),
+            "policy_id": ticket.sla_policy_id,
+            "notify": notify_list(actions),
+        }
+        await note_event(session, ticket, EVENT_TYPES[due.kind], data, actor=SYSTEM, now=now)
+        fired.append(Fired(ticket.id, due.metric, due.cycle, due.kind, due.at))
+        follow_ups.append((due, actions))
+    await write_derived(
+        session,
+        ticket,
+        {
+            "sla": sla,
+            "sla_fired": sorted(fired_keys),
+            "sla_next_event_at": next_event_at(sla, fired_keys),
+        },
+    )
+    for due, actions in follow_ups:
+        if actions:
+            await apply_actions(session, ticket, actions, kind=due.kind, metric=due.metric, now=now)
+    return fired
+
+
+async def fire_due(
+    sessionmaker: SessionMaker, *, now: datetime, limit: int = BATCH
+) -> tuple[int, list[Fired]]:
+    """One batch of due tickets in one transaction: how many were claimed, and what fired
+    (committed when this returns)."""
+    async with sessionmaker() as session, session.begin():
+        tickets = (
+            await session.scalars(
+                select(Ticket)
+                .where(Ticket.sla_next_event_at <= now)
+                .order_by(Ticket.sla_next_event_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not tickets:
+            return 0, []
+        rules = await load_rules(session)
+        fired: list[Fired] = []
+        for ticket in tickets:
+            fired += await fire_ticket(session, ticket, rules=rules, now=now)
+    return len(tickets), fired
+
+
+async def soonest(sessionmaker: SessionMaker) -> datetime | None:
+    async with sessionmaker() as session:
+        found: datetime | None = await session.scalar(select(func.min(Ticket.sla_next_event_at)))
+        return found
+
+
+OnFired = Callable[[list[Fired], datetime], None]
+
+
+async def run_sla_scheduler(
+    sessionmaker: SessionMaker,
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    on_fired: OnFired | None = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> None:
+    """Until cancelled. `on_fired(fired, committed_at)` sees each committed batch (tests
+    and the benchmark measure lateness with it)."""
+    async with Listener(engine, SLA_CHANNEL) as listener:
+        while True:
+            listener.take()
+            claimed, fired = await fire_due(sessionmaker, now=clock())
+            if fired and on_fired is not None:
+                on_fired(fired, clock())
+            if claimed >= BATCH:
+                continue
+            upcoming = await soonest(sessionmaker)
+            wait = poll_seconds
+            if upcoming is not None:
+                wait = min(wait, (upcoming - clock()).total_seconds())
+            if wait > 0:
+                await listener.wait(wait)
+            else:  # due now, but another node holds the ticket: it fires it, or we retry
+                await asyncio.sleep(0.05)
