@@ -61,6 +61,7 @@ from app.realtime.runtime import Realtime, leave, realtime_loops
 from app.replies.controller import CannedReplyController, MacroController
 from app.security.crypto import SecretBox
 from app.sla.controller import SlaController
+from app.sla.report_controller import ReportController
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
 from app.tickets.hooks import LifecycleHooks, install_hooks
@@ -120,6 +121,7 @@ API_ROUTERS: list[Any] = [
     CannedReplyController,
     MacroController,
     SlaController,
+    ReportController,
     healthz,
     readyz,
     webhook_handshake,

@@ -239,3 +239,29 @@ class BoardPage(Output):
 
     now: datetime
     items: list[BoardTicket]
+
+
+class TimesOut(Output):
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class ComplianceOut(Output):
+    met: int
+    breached: int
+    rate: float | None  # met on time / (met on time + breached); None without either
+
+
+class ReportRow(Output):
+    key: str | None  # the team or agent id, or the channel; null: no team or agent
+    new: int
+    solved: int
+    times: dict[str, TimesOut]  # first_response, resolution
+    compliance: dict[str, ComplianceOut]  # per metric
+
+
+class ReportOut(Output):
+    since: datetime
+    until: datetime
+    group_by: str
+    rows: list[ReportRow]

@@ -176,6 +176,8 @@ CASES = [
     Case("PUT", "/api/v1/sla/tickets/{ticket_id:int}/due", "supervisor", p("/api/v1/sla/tickets/{ticket}/due"), lambda w: {"metric": "first_response", "due_at": "2030-01-01T00:00:00Z"}),
     Case("GET", "/api/v1/sla/breaches", "agent", p("/api/v1/sla/breaches")),
     Case("GET", "/api/v1/sla/at-risk", "agent", p("/api/v1/sla/at-risk")),
+    Case("GET", "/api/v1/reports/sla", "supervisor", p("/api/v1/reports/sla?since=2026-01-01T00:00:00Z&until=2027-01-01T00:00:00Z")),
+    Case("GET", "/api/v1/reports/sla.csv", "supervisor", p("/api/v1/reports/sla.csv?since=2026-01-01T00:00:00Z&until=2027-01-01T00:00:00Z")),
     Case("GET", "/api/v1/macros", "agent", p("/api/v1/macros")),
     Case("POST", "/api/v1/macros", "agent", p("/api/v1/macros"), lambda w: {"name": "Low", "actions": {"priority": "low"}}),
     Case("PATCH", "/api/v1/macros/{macro_id:int}", "agent", lambda w, role: f"/api/v1/macros/{w.ids['macros'][role]}", lambda w: {"name": "Renamed"}),

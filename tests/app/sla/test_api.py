@@ -315,3 +315,45 @@ async def test_breaches_and_at_risk_list_open_tickets_by_due_time(
                            headers=headers)  # fmt: skip
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "due_after"
+
+
+async def test_the_report_counts_from_the_recorded_target_events(
+    client: AsyncClient, db_session: AsyncSession, clock: FrozenClock
+) -> None:
+    headers = await _admin(db_session)
+    start = clock.now
+    await client.post("/api/v1/sla/policies", json=POLICY, headers=headers)
+    quick = (await client.post("/api/v1/tickets", json=NEW_TICKET, headers=headers)).json()
+    slow = (await client.post("/api/v1/tickets", json=NEW_TICKET, headers=headers)).json()
+    clock.advance(minutes=10)
+    await client.post(f"/api/v1/tickets/{quick['id']}/messages", json={"body": "Hi"},
+                      headers=headers)  # fmt: skip
+    clock.advance(minutes=80)  # slow's first response was due 30 minutes ago
+    await client.post(f"/api/v1/tickets/{slow['id']}/messages", json={"body": "Sorry"},
+                      headers=headers)  # fmt: skip
+    period = {
+        "since": (start - timedelta(hours=1)).isoformat(),
+        "until": (clock.now + timedelta(hours=1)).isoformat(),
+        "group_by": "channel",
+    }
+
+    report = await client.get("/api/v1/reports/sla", params=period, headers=headers)
+
+    assert report.status_code == 200, report.text
+    (row,) = report.json()["rows"]
+    assert (row["key"], row["new"], row["solved"]) == ("api", 2, 0)
+    assert row["compliance"]["first_response"] == {"met": 1, "breached": 1, "rate": 0.5}
+    assert row["times"]["first_response"]["median_seconds"] == 3000  # 10 and 90 minutes
+    csv = await client.get("/api/v1/reports/sla.csv", params=period, headers=headers)
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.strip().splitlines()
+    assert lines[0].startswith("channel,new,solved,first_response_median_seconds")
+    assert lines[1].startswith("api,2,0,3000,")
+    agent = await auth_headers(db_session, await make_agent(db_session, role="agent"))
+    assert (
+        await client.get("/api/v1/reports/sla", params=period, headers=agent)
+    ).status_code == 403
+    backwards = {**period, "until": period["since"]}
+    refused = await client.get("/api/v1/reports/sla", params=backwards, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "until"

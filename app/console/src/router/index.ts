@@ -44,6 +44,11 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
       },
       {
+        path: 'board',
+        name: 'board',
+        component: () => import('@/pages/BoardPage/BoardPage.vue'),
+      },
+      {
         path: 'tickets/:id(\\d+)',
         name: 'ticket',
         component: () => import('@/pages/TicketPage/TicketPage.vue'),
