@@ -23,16 +23,30 @@ body { display: block; padding: 2rem; background: #fffbe6; }
 """
 
 
+PLAIN_CSS = """
+body { margin: 0; padding: 2rem 3rem; font: 16px/1.5 Georgia, serif; background: #f7f4ee; }
+h1 { font-size: 2rem; margin: 0 0 1rem; color: #3b2f2f; }
+"""
+
+
 def embed_page(
-    server_url: str, key: str, *, attributes: str = "async", lang: str = "en", title: str = "Acme"
+    server_url: str,
+    key: str,
+    *,
+    attributes: str = "async",
+    lang: str = "en",
+    title: str = "Acme",
+    hostile: bool = True,
 ) -> str:
-    """A shop page that embeds the widget with one tag (and CSS as hostile as it gets)."""
+    """A shop page that embeds the widget with one tag (and CSS as hostile as it gets,
+    unless `hostile` is false: the pages the README's screenshots show)."""
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
   <title>{title}</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1">
   <link rel="icon" href="data:,">
-  <style>{HOSTILE_CSS}</style>
+  <style>{HOSTILE_CSS if hostile else PLAIN_CSS}</style>
 </head>
 <body>
   <h1>{title} Widgets</h1>

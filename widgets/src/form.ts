@@ -36,6 +36,10 @@ export class StartForm {
       if (field.name === 'name') control.setAttribute('autocomplete', 'name')
       const problem = h('span', { class: 'problem', id: `${id}-problem` })
       control.setAttribute('aria-describedby', problem.id)
+      control.addEventListener('input', () => {
+        problem.textContent = ''
+        control.setAttribute('aria-invalid', 'false')
+      })
       this.controls.set(field.name, control)
       this.problems.set(field.name, problem)
       this.element.append(

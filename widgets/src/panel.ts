@@ -30,7 +30,9 @@ export class Panel {
     const close = h('button', { type: 'button', class: 'close', 'aria-label': strings.closeChat })
     close.append(icon(ICONS.close))
     close.addEventListener('click', () => options.onClose())
-    this.subtitle = h('p', { class: 'subtitle' }, options.subtitle)
+    // dir=auto on everything the inbox or a person wrote: an English greeting stays readable
+    // in an Arabic widget, and an Arabic message in an English one.
+    this.subtitle = h('p', { class: 'subtitle', dir: 'auto' }, options.subtitle)
     this.log = h('div', { class: 'log', role: 'log', 'aria-label': strings.messages, tabindex: '0' })
     this.typing = h('p', { class: 'typing', 'aria-live': 'polite' })
     this.notice = h('p', { class: 'notice', role: 'status' })
@@ -47,7 +49,7 @@ export class Panel {
       h(
         'header',
         { class: 'header' },
-        h('div', { class: 'heading' }, h('h2', { id: `${PANEL_ID}-title` }, options.title), this.subtitle),
+        h('div', { class: 'heading' }, h('h2', { id: `${PANEL_ID}-title`, dir: 'auto' }, options.title), this.subtitle),
         close,
       ),
       this.notice,
@@ -116,13 +118,13 @@ export class Panel {
     })
     if (!entry.mine) {
       item.append(
-        h('div', { class: 'author' }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(who)), who),
+        h('div', { class: 'author' }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(who)), h('bdi', {}, who)),
       )
     } else {
       item.append(h('span', { class: 'visually-hidden' }, `${who}: `))
     }
     const bubble = h('div', { class: 'bubble' })
-    if (entry.body) bubble.append(h('p', { class: 'body' }, entry.body))
+    if (entry.body) bubble.append(h('p', { class: 'body', dir: 'auto' }, entry.body))
     for (const attachment of entry.attachments) bubble.append(this.attachment(attachment))
     item.append(bubble)
     if (entry.mine) item.append(h('span', { class: 'state' }, this.delivery(entry.status)))
@@ -133,7 +135,7 @@ export class Panel {
     const label = `${attachment.filename} (${formatBytes(attachment.size)})`
     const url = attachment.id ? this.options.attachmentUrl(attachment) : null
     if (!url) return h('span', { class: 'file' }, label)
-    return h('a', { class: 'file', href: url, target: '_blank', rel: 'noopener noreferrer' }, label)
+    return h('a', { class: 'file', dir: 'auto', href: url, target: '_blank', rel: 'noopener noreferrer' }, label)
   }
 
   private delivery(status: string): string {

@@ -155,8 +155,10 @@ export class Widget {
     return answer.token
   }
 
+  /** One session request at a time: opening and sending at once must not make two
+   * visitors (the second would take over and strand the first one's queue). */
   private ensureSession(): Promise<string | null> {
-    if (this.token && this.session) return this.session
+    if (this.session) return this.session
     this.session = this.startSession().catch((error: unknown) => {
       this.session = null
       if (error instanceof ApiError && error.status === 403) this.connection('refused')
@@ -192,6 +194,7 @@ export class Widget {
 
   private open(): void {
     this.panel.element.hidden = false
+    this.mounted.wrapper.classList.add('open')
     this.mounted.launcher.setAttribute('aria-expanded', 'true')
     this.unread = 0
     this.mounted.setUnread(0)
@@ -208,6 +211,7 @@ export class Widget {
 
   private close(): void {
     this.panel.element.hidden = true
+    this.mounted.wrapper.classList.remove('open')
     this.mounted.launcher.setAttribute('aria-expanded', 'false')
     this.mounted.launcher.focus()
   }

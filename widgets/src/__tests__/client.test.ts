@@ -66,6 +66,7 @@ function client(ev = events(), pending: Outgoing[] = []): ChatClient {
   })
 }
 
+const lastOf = <T>(items: readonly T[]): T | undefined => items[items.length - 1]
 const last = () => FakeSocket.all[FakeSocket.all.length - 1] as FakeSocket
 const hello = (conversation: unknown = null) => ({ type: 'hello', heartbeat_seconds: 25, conversation })
 const message = (seq: number, body = `m${seq}`) => ({
@@ -112,7 +113,7 @@ describe('the protocol client', () => {
     expect(last().sent[1]).toMatchObject({ client_id: b.client_id, attachment_ids: [5] })
     last().frame({ type: 'message.ack', client_id: a.client_id, ticket_id: 7, message_id: 1, seq: 2 })
     expect(c.queue.map((o) => o.body)).toEqual(['b'])
-    expect(ev.queues.at(-1)?.map((o) => o.body)).toEqual(['b'])
+    expect(lastOf(ev.queues)?.map((o) => o.body)).toEqual(['b'])
     expect(c.conversation).toBe(7)
   })
 
@@ -149,7 +150,7 @@ describe('the protocol client', () => {
     last().frame(message(1)) // again: a duplicate
     last().frame({ type: 'skip', ticket_id: 7, seq: 2 })
     last().frame(message(5)) // 3 and 4 are missing
-    expect(last().sent.at(-1)).toEqual({ type: 'resume', ticket_id: 7, since: 2 })
+    expect(lastOf(last().sent)).toEqual({ type: 'resume', ticket_id: 7, since: 2 })
     for (const seq of [3, 4, 5]) last().frame(message(seq))
     last().frame({ type: 'resume.done', ticket_id: 7, since: 2, last_seq: 5 })
     expect(ev.frames.map((f) => (f as { seq: number }).seq)).toEqual([1, 3, 4, 5])
@@ -206,7 +207,7 @@ describe('the protocol client', () => {
     last().drop(4003)
     vi.advanceTimersByTime(60_000)
     expect(FakeSocket.all).toHaveLength(1)
-    expect(states.at(-1)).toBe('refused')
+    expect(lastOf(states)).toBe('refused')
   })
 
   it('retries a message the server could not take now, and gives up on a refused one', () => {
