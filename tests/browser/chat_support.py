@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import do_create_token
+from tests.browser.support import BrowserProblems
 from tests.factories.agents import make_agent
 
 HOSTILE_CSS = """
@@ -145,3 +146,14 @@ class Widget:
 
     async def expect_all_sent(self) -> None:
         await expect(self.log.locator(".message.mine[data-status='sending']")).to_have_count(0)
+
+
+async def new_visitor(browser: Browser, problems: BrowserProblems, **context: Any) -> Page:
+    """A person with a browser of their own (nothing stored yet)."""
+    ctx = await browser.new_context(
+        viewport=context.pop("viewport", {"width": 1024, "height": 700}), locale="en-US", **context
+    )
+    ctx.set_default_timeout(10_000)
+    page = await ctx.new_page()
+    await problems.watch(page)
+    return page

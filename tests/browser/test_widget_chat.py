@@ -24,6 +24,7 @@ from tests.browser.chat_support import (
     embed_page,
     make_agent_with_token,
     make_chat_inbox,
+    new_visitor,
     rest_reply,
 )
 from tests.browser.conftest import Committed
@@ -109,19 +110,6 @@ async def agent_socket(server_url: str, agent: Agent) -> AsyncIterator[Peer]:
     async with peer(ws_url(server_url, "/ws/agent", agent.token), origin=None) as p:
         await p.expect("hello")
         yield p
-
-
-async def new_visitor(
-    browser: Browser, server_url: str, problems: BrowserProblems, **context: Any
-) -> Page:
-    """A person with a browser of their own (nothing stored yet)."""
-    ctx = await browser.new_context(
-        viewport=context.pop("viewport", {"width": 1024, "height": 700}), locale="en-US", **context
-    )
-    ctx.set_default_timeout(10_000)
-    page = await ctx.new_page()
-    await problems.watch(page)
-    return page
 
 
 async def test_a_visitor_and_an_agent_chat_both_ways(
@@ -216,7 +204,7 @@ async def test_one_visitor_never_sees_another_visitors_conversation(
     await alice.send("Alice's private question")
     theirs = await agent_socket.expect("message.new", body="Alice's private question")
 
-    other = await new_visitor(browser, server_url, browser_problems)
+    other = await new_visitor(browser, browser_problems)
     try:
         await other.goto(site + "/shop")
         bob = Widget(other)
@@ -259,7 +247,7 @@ async def test_a_forged_identity_is_ignored(
     await grace.send("Grace, signed in")
     real = await agent_socket.expect("message.new", body="Grace, signed in")
 
-    forger = await new_visitor(browser, server_url, browser_problems)
+    forger = await new_visitor(browser, browser_problems)
     try:
         async with forger.expect_response("**/api/v1/widget/sessions") as answer:
             await forger.goto(site + "/forged")
