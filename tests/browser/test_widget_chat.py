@@ -438,7 +438,6 @@ async def test_phone_sized_the_chat_fills_the_screen(
 ) -> None:
     phone = await new_visitor(
         browser,
-        server_url,
         browser_problems,
         viewport={"width": 390, "height": 844},
         is_mobile=True,
