@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import channels.email.importer
 from app.inbound.models import InboundItem
 from channels.email.imap import FetchedMessage, ImapMailbox
+from channels.email.parsing import Parsed
 from channels.email.poller import InboxPoller
 from channels.email.settings import EmailInboxSettings
 
@@ -75,6 +76,7 @@ class Steps:
     store_raw: float = 0.0
     import_: float = 0.0
     parse: float = 0.0  # inside import_
+    parse_pool: float = 0.0  # in the parser process, beside the import (wall time)
     mark_seen: float = 0.0
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -101,17 +103,24 @@ class TimedPoller(InboxPoller):
     steps: Steps
     on_import: Callable[[str], None]
 
-    async def _store_batch(self, uidvalidity: int, batch: Sequence[FetchedMessage]) -> list[int]:
+    async def _store_batch(
+        self, uidvalidity: int, batch: Sequence[FetchedMessage]
+    ) -> tuple[list[int], dict[str, bytes]]:
         started = time.perf_counter()
         try:
             return await super()._store_batch(uidvalidity, batch)
         finally:
             self.steps.store_raw += time.perf_counter() - started
 
-    async def import_rows(self, row_ids: Sequence[int], settings: EmailInboxSettings) -> None:
+    async def import_rows(
+        self,
+        row_ids: Sequence[int],
+        settings: EmailInboxSettings,
+        parsed: Mapping[str, Parsed] | None = None,
+    ) -> None:
         started = time.perf_counter()
         try:
-            await super().import_rows(row_ids, settings)
+            await super().import_rows(row_ids, settings, parsed)
         finally:
             self.steps.import_ += time.perf_counter() - started
 
@@ -125,6 +134,13 @@ class TimedPoller(InboxPoller):
         self.on_import(status)
         return status
 
+    async def _parse(self, raws: Mapping[str, bytes]) -> dict[str, Parsed]:
+        started = time.perf_counter()
+        try:
+            return await super()._parse(raws)
+        finally:
+            self.steps.parse_pool += time.perf_counter() - started
+
     async def _after_import(
         self, mailbox: ImapMailbox, uids: Sequence[int], settings: EmailInboxSettings
     ) -> None:
@@ -136,8 +152,8 @@ class TimedPoller(InboxPoller):
 
 
 def timed_parse(steps: Steps) -> Callable[[], None]:
-    """Time `parse_email` where the importer calls it; returns the undo."""
-    # The importer's own name for it (imported there, hence "not exported" to mypy).
+    """Time `parse_email` where the importer calls it itself (a message the batch hands to
+    the per-message path; the rest are parsed in the pool); returns the undo."""
     original = channels.email.importer.parse_email  # type: ignore[attr-defined]
 
     def parse_email(raw: bytes) -> Any:
