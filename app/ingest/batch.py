@@ -300,12 +300,12 @@ class BatchReceiver:
         for referenced in await self.session.scalars(waiting):
             facts.waited_for.update(set(referenced or ()) & wanted)
 
-        senders = {m: s for m in messages if (s := _sender(m)) is not None}
-        pairs = sorted({(s.kind, s.value) for s in senders.values()})
+        senders = [(m, s) for m in messages if (s := _sender(m)) is not None]
+        pairs = sorted({(s.kind, s.value) for _, s in senders})
         facts.recent = await self._recent(pairs)
         creates = {
             (s.kind, s.value): m.sender_name
-            for m, s in senders.items()
+            for m, s in senders
             if not m.auto_reply  # kept aside, most likely: its sender is made if it joins
         }
         facts.contacts = await self._contacts(pairs, creates)

@@ -158,7 +158,11 @@ class InboxPoller:
                     self._batch = None
                 del inbox
         except Exception:  # one row's bug or bad data; the per-row pass says which
-            log.warning("inbox %s: a batch import failed; importing one by one", self.inbox_id)
+            log.warning(
+                "inbox %s: a batch import failed; importing one by one",
+                self.inbox_id,
+                exc_info=True,
+            )
             for row_id in row_ids:
                 await self.import_row(row_id, settings)
 
