@@ -248,6 +248,7 @@ class BatchReceiver:
         for item, message in self._linked:
             item.message_id = message.id
         self._linked = []
+        await self.session.flush()  # the items' statuses, for the per-message path to see
 
     # -- the facts, for every message still to receive -----------------------------------
 
