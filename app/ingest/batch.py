@@ -5,9 +5,10 @@ Before the first message: one statement for what is stored under the batch's ext
 and what references them (dedupe and both threading directions), one locking the tickets
 those name (in id order), one grouped count for the rate limit, one for the items kept
 aside waiting for the batch's messages, and one to three finding or creating the senders'
-contacts. Each message is then decided in memory, in delivery order, with what the batch
-itself stored so far counted in (a reply threads onto a ticket opened earlier in the same
-batch, a sender's second message counts against the limit), and its writes go to a
+contacts (app.contacts.bulk). Each message is then decided in memory, in delivery order,
+with what the batch itself stored so far counted in (a reply threads onto a ticket opened
+earlier in the same batch, a sender's second message counts against the limit), and its
+writes go to a
 `LifecycleBatch`, written in multi-row statements by `flush()`. No savepoint per message:
 a message that breaks the batch rolls all of it back, and the caller imports the batch
 again one message per transaction (the per-message path, with its savepoint).
@@ -27,11 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account
 from app.attachments.storage import AttachmentStore
+from app.contacts.bulk import senders_contacts
 from app.contacts.models import Contact, ContactIdentity
 from app.inbound.models import InboundItem
 from app.inbound.service import finish
@@ -50,7 +50,6 @@ from app.tickets.events import SYSTEM, EventActor
 from app.tickets.lifecycle import NewMessage
 from app.tickets.lifecycle.batch import LifecycleBatch
 from app.tickets.models import Ticket
-from app.tickets.participants import TicketParticipant
 
 # What the channel adapter made of an item: its messages, why there are none, or None:
 # the adapter needs the session for it (the per-message path prepares it again).
@@ -99,7 +98,6 @@ class BatchReceiver:
         self.lifecycle = LifecycleBatch(session, now=now)
         self._queue: dict[int, Prepared] = {}  # item id -> prepared, not yet received
         self._facts: _Facts | None = None
-        self._participants: list[tuple[Ticket, str, str]] = []
         self._linked: list[tuple[InboundItem, Message]] = []
         self._inbox: Inbox | None = None
 
@@ -178,8 +176,9 @@ class BatchReceiver:
             )
         else:
             message = self.lifecycle.append_message(ticket, new, attachments=files, actor=actor)
-        for address, role in participants_of(inbound, ticket, contact=contact, created=created):
-            self._participants.append((ticket, address, role))
+        self.lifecycle.add_participants(
+            ticket, participants_of(inbound, ticket, contact=contact, created=created)
+        )
         if created and self.policy.acknowledge and not inbound.automated:
             self.lifecycle.append_message(ticket, self._acknowledgement(ticket), actor=SYSTEM)
         self._linked.append((item, message))
@@ -233,18 +232,6 @@ class BatchReceiver:
     async def flush(self) -> None:
         """Write what the batch gathered (tickets, messages, events, participants)."""
         await self.lifecycle.flush()
-        if self._participants:
-            roles: dict[tuple[int, str], str] = {}
-            for ticket, address, role in self._participants:
-                if address:
-                    roles.setdefault((ticket.id, address.lower()), role)
-            await self.session.execute(
-                insert(TicketParticipant).on_conflict_do_nothing(
-                    constraint="uq_ticket_participants_ticket_id_address"
-                ),
-                [{"ticket_id": t, "address": a, "role": r} for (t, a), r in roles.items()],
-            )
-            self._participants = []
         for item, message in self._linked:
             item.message_id = message.id
         self._linked = []
@@ -309,7 +296,7 @@ class BatchReceiver:
             for m, s in senders
             if not m.auto_reply  # kept aside, most likely: its sender is made if it joins
         }
-        facts.contacts = await self._contacts(pairs, creates)
+        facts.contacts = await senders_contacts(self.session, pairs, creates=creates)
         return facts
 
     async def _recent(self, pairs: Sequence[Pair]) -> Counter[Pair]:
@@ -329,77 +316,3 @@ class BatchReceiver:
             .group_by(ContactIdentity.kind, ContactIdentity.value)
         )
         return Counter({(k, v): n for k, v, n in (await self.session.execute(stmt)).all()})
-
-    async def _contacts(
-        self, pairs: Sequence[Pair], creates: dict[Pair, str | None]
-    ) -> dict[Pair, Contact]:
-        """The senders' contacts; those in `creates` are made when missing (two statements
-        for all of them). A sender another process creates meanwhile makes the identity
-        insert come back short: the batch fails and goes in message by message."""
-        if not pairs:
-            return {}
-        rows = (
-            await self.session.execute(
-                select(ContactIdentity.kind, ContactIdentity.value, Contact)
-                .join(Contact, Contact.id == ContactIdentity.contact_id)
-                .where(tuple_(ContactIdentity.kind, ContactIdentity.value).in_(pairs))
-            )
-        ).all()
-        found: dict[Pair, Contact] = {}
-        for kind, value, contact in rows:
-            if contact.merged_into_id is not None:
-                continue  # followed by the per-message path
-            found[(kind, value)] = contact
-            name = creates.get((kind, value))
-            if name and not contact.name:
-                contact.name = name
-        missing = [p for p in creates if p not in found and not _merged(p, rows)]
-        if not missing:
-            return found
-        accounts = await self._accounts({_domain(v) for k, v in missing if k == "email"} - {None})
-        made = {
-            (kind, value): Contact(
-                name=creates[(kind, value)],
-                email=value if kind == "email" else None,
-                phone=value if kind in {"phone", "whatsapp"} else None,
-                account_id=accounts.get(_domain(value)) if kind == "email" else None,
-            )
-            for kind, value in missing
-        }
-        self.session.add_all(made.values())
-        await self.session.flush()
-        inserted = (
-            await self.session.execute(
-                insert(ContactIdentity)
-                .values([{"contact_id": c.id, "kind": k, "value": v} for (k, v), c in made.items()])
-                .on_conflict_do_nothing(constraint="uq_contact_identities_kind_value")
-                .returning(ContactIdentity.id)
-            )
-        ).all()
-        if len(inserted) < len(made):
-            raise RuntimeError("a sender's contact was created concurrently")
-        return {**found, **made}
-
-    async def _accounts(self, domains: set[str | None]) -> dict[str | None, int]:
-        """The account of each domain (the lowest id, as `account_for_email` picks)."""
-        if not domains:
-            return {}
-        stmt = (
-            select(Account.id, Account.domains)
-            .where(Account.domains.overlap(sorted(d for d in domains if d)))
-            .order_by(Account.id)
-        )
-        found: dict[str | None, int] = {}
-        for account_id, account_domains in (await self.session.execute(stmt)).all():
-            for domain in account_domains:
-                if domain in domains:
-                    found.setdefault(domain, account_id)
-        return found
-
-
-def _merged(pair: Pair, rows: Sequence[tuple[str, str, Contact]]) -> bool:
-    return any((k, v) == pair for k, v, _ in rows)
-
-
-def _domain(address: str) -> str | None:
-    return address.rsplit("@", 1)[1].lower() if "@" in address else None

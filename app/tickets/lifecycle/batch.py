@@ -4,7 +4,7 @@ The same writes as `open_ticket` and `append_message` (seq numbers, the automati
 change, `ticket_events` and outbox rows, the hooks), gathered in memory and written by
 `flush()` in a handful of multi-row statements per batch instead of several round trips
 per message: the tickets, the messages, one UPDATE per touched ticket (executemany), the
-events and outbox rows.
+events and outbox rows, the participants.
 
 The rules the caller keeps: it holds the row lock of every existing ticket it appends to
 (so the `last_seq` and status in memory are the row's), it makes no other lifecycle call
@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,6 +44,7 @@ from app.tickets.lifecycle.messages import (
 )
 from app.tickets.lifecycle.tickets import AUDITED_FIELDS, NewTicket
 from app.tickets.models import Ticket
+from app.tickets.participants import TicketParticipant
 
 
 @dataclass
@@ -95,6 +97,7 @@ class LifecycleBatch:
         self._appended: list[_Appended] = []
         # Existing tickets appended to: the column values their UPDATE writes at flush.
         self._updates: dict[int, tuple[Ticket, dict[str, Any]]] = {}
+        self._participants: list[tuple[Ticket, str, str]] = []
 
     def __len__(self) -> int:
         return len(self._appended)
@@ -170,6 +173,10 @@ class LifecycleBatch:
         self._appended.append(appended)
         return appended.message
 
+    def add_participants(self, ticket: Ticket, people: Sequence[tuple[str, str]]) -> None:
+        """As `add_participants`: an address already on the ticket keeps its first role."""
+        self._participants += [(ticket, address, role) for address, role in people if address]
+
     @staticmethod
     def _no_agent(actor: EventActor) -> None:
         if actor.agent_id is not None:
@@ -213,6 +220,7 @@ class LifecycleBatch:
                 )
             write_events(session, a.ticket.id, a.seq, events, actor=a.actor, now=now)
         await session.flush()  # events and outbox rows, multi-row
+        await self._write_participants()
         unannounced = {id(o.ticket): o for o in opened}
         for a in appended:
             if (new := unannounced.pop(id(a.ticket), None)) is not None:
@@ -226,6 +234,19 @@ class LifecycleBatch:
             if a.changes:
                 change = TicketChanged(a.ticket, TICKET_UPDATED, a.seq + 1, a.changes, a.actor, now)
                 await run_ticket_hooks(session, change)
+
+    async def _write_participants(self) -> None:
+        people, self._participants = self._participants, []
+        roles: dict[tuple[int, str], str] = {}
+        for ticket, address, role in people:
+            roles.setdefault((ticket.id, address.lower()), role)
+        if roles:
+            await self.session.execute(
+                insert(TicketParticipant).on_conflict_do_nothing(
+                    constraint="uq_ticket_participants_ticket_id_address"
+                ),
+                [{"ticket_id": t, "address": a, "role": r} for (t, a), r in roles.items()],
+            )
 
 
 def _status_of(state: dict[str, Any]) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from app.inbound.models import InboundItem
 from app.messages.models import Message
 from app.tickets.events import TicketEvent
 from app.tickets.participants import TicketParticipant
-from channels.email.poller import InboxPoller
 from channels.email.parsing import MailParser
+from channels.email.poller import InboxPoller
 from tests.channels.email.mailflow import like, mail, sync, tickets
 from tests.servers.dovecot import Account
 
@@ -71,7 +71,7 @@ async def test_a_batch_is_a_handful_of_statements_not_several_per_message(
                 to=f"<case{n}@c.test>",
                 message_id=f"<re{n}@c.test>",
                 sender=f"c{n}@customer.test",
-            )  # fmt: skip
+            )
         )
 
     with caplog.at_level(logging.WARNING):
@@ -189,8 +189,9 @@ async def test_a_message_that_breaks_the_batch_fails_alone_and_the_rest_go_in(
         b"From: Kim <", b"From: " + b"K" * 300 + b" <"
     )
     mailbox.deliver(long_name)
-    mailbox.deliver(reply("Order 1", to="<o1@c.test>", message_id="<o1r@c.test>",
-                          sender="o1@customer.test"))  # fmt: skip
+    mailbox.deliver(
+        reply("Order 1", to="<o1@c.test>", message_id="<o1r@c.test>", sender="o1@customer.test")
+    )
 
     with caplog.at_level(logging.WARNING):
         await sync(poller)
@@ -198,7 +199,8 @@ async def test_a_message_that_breaks_the_batch_fails_alone_and_the_rest_go_in(
     assert FALLBACK in caplog.text
     rows = (await db_session.scalars(select(InboundItem).order_by(InboundItem.id))).all()
     assert [r.status for r in rows] == ["imported"] * 5 + ["failed", "imported"]
-    assert rows[5].error is not None and rows[5].error.startswith("import failed:")
+    assert rows[5].error is not None
+    assert rows[5].error.startswith("import failed:")
     assert len(await tickets(db_session)) == 5  # the reply is on its ticket
     participants = (await db_session.scalars(select(TicketParticipant.address))).all()
     assert "x@customer.test" not in participants
@@ -221,4 +223,5 @@ async def test_mail_parsed_in_a_separate_process_imports_the_same(
     assert ticket.subject == "Grüße"
     rows = (await db_session.scalars(select(InboundItem).order_by(InboundItem.id))).all()
     assert [r.status for r in rows] == ["imported", "failed"]
-    assert rows[1].error is not None and "cannot parse" in rows[1].error
+    assert rows[1].error is not None
+    assert "cannot parse" in rows[1].error
