@@ -159,6 +159,11 @@ class WorkerSettings:
     job_timeout = 120
     max_tries = 5
     keep_result = 3600  # also how long a relayed job id is remembered
+    # arq takes at most max_jobs per poll and polls every poll_delay seconds: its defaults
+    # (10, 0.5 s) cap a worker at 20 jobs a second, and acknowledgements of a mail import
+    # then finish minutes after it. Sends stay bounded per SMTP server (SmtpPool).
+    max_jobs = 50
+    poll_delay = 0.05
 
 
 def create_worker(settings: Settings, *, clock: Clock = utc_now, **overrides: Any) -> LeasingWorker:

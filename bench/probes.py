@@ -65,6 +65,28 @@ def cpu_seconds(names: tuple[str, ...]) -> dict[str, float]:
     return found
 
 
+def children_cpu_seconds(known: dict[str, int]) -> dict[str, float]:
+    """CPU time of the processes in `known` (name -> pid) and, as "parser", of every other
+    child of this process (the parser pool's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    by_pid = {pid: name for name, pid in known.items()}
+    found = {**dict.fromkeys(known, 0.0), "parser": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        fields = text[text.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if pid in by_pid:
+            found[by_pid[pid]] += used
+        elif int(fields[1]) == me:
+            found["parser"] += used
+    return found
+
+
 # -- the measured import -----------------------------------------------------------------
 
 
@@ -102,6 +124,9 @@ class TimedPoller(InboxPoller):
 
     steps: Steps
     on_import: Callable[[str], None]
+    first_stored: float | None = None  # perf_counter when the first batch was stored
+    last_imported: float = 0.0  # perf_counter, and Unix time, when the last batch was in
+    last_imported_at: float = 0.0
 
     async def _store_batch(
         self, uidvalidity: int, batch: Sequence[FetchedMessage]
@@ -111,6 +136,8 @@ class TimedPoller(InboxPoller):
             return await super()._store_batch(uidvalidity, batch)
         finally:
             self.steps.store_raw += time.perf_counter() - started
+            if self.first_stored is None:
+                self.first_stored = time.perf_counter()
 
     async def import_rows(
         self,
@@ -122,7 +149,8 @@ class TimedPoller(InboxPoller):
         try:
             await super().import_rows(row_ids, settings, parsed)
         finally:
-            self.steps.import_ += time.perf_counter() - started
+            self.last_imported, self.last_imported_at = time.perf_counter(), time.time()
+            self.steps.import_ += self.last_imported - started
 
     async def import_one(
         self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
