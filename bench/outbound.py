@@ -96,9 +96,12 @@ class Outbound:
             "RELAYDESK_DATA_DIR": str(self.data_dir),
             "RELAYDESK_ENV": "dev",
         }
+        command = [*relaydesk_command(), "worker"]
+        if profile := os.environ.get("BENCH_WORKER_PROFILE"):  # cProfile the worker too
+            command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
         with self.worker_log.open("wb") as log:
             self.processes["worker"] = subprocess.Popen(
-                [*relaydesk_command(), "worker"],
+                command,
                 cwd=ROOT,
                 env=env,
                 stdout=log,
