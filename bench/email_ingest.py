@@ -393,10 +393,11 @@ def report(case: dict[str, Any], postgres: dict[str, str]) -> None:
     for name, value in (
         ("IMAP fetch (UID FETCH BODY.PEEK[], 50 a batch)", s["imap_fetch"]),
         ("store raw (compress, INSERT, batch commit)", s["store_raw"]),
-        ("import (parse, rules, ingest; one transaction a batch)", s["import_"]),
-        ("  of which parse_email", s["parse"]),
+        ("import (rules, ingest; one transaction a batch)", s["import_"]),
+        ("  of which parse_email in this process (per-message path)", s["parse"]),
         ("mark seen (UID STORE, settled_uid; per batch)", s["mark_seen"]),
-        ("other (connect, select, search)", other),
+        ("other (connect, select, search, waiting for the parser)", other),
+        ("parse in the parser process, beside the above", s["parse_pool"]),
     ):
         steps.add_row(name, f"{value:.2f}", f"{value / total:.0%}", f"{value / count * 1000:.2f}")
     console.print(steps)
