@@ -45,7 +45,7 @@ CONSOLE_SOURCES := $(shell find app/console/src -type f ! -name api.d.ts) \
 WIDGET_SOURCES := $(shell find widgets/src -type f) widgets/vite.config.ts
 PYTHON_SOURCES := $(shell find app channels routing knowledge_base widgets -name '*.py')
 
-.PHONY: help run test lint format bench bench-email bench-routing migrate services system-packages install \
+.PHONY: help run test lint format bench bench-email bench-relay bench-routing migrate services system-packages install \
 	migrations-check clean frontend frontend-install frontend-check types
 
 help: ## List the targets
@@ -77,6 +77,9 @@ bench: install services ## API load benchmark (scratch database relaydesk_bench;
 
 bench-email: system-packages install services ## Email ingest benchmark: 5,000 messages via dovecot IMAP (see bench/README.md)
 	$(BIN)/python bench/email_ingest.py
+
+bench-relay: install services ## Outbox relay latency: 5,000 events from 8 writers, commit -> Redis publish (see bench/README.md)
+	$(BIN)/python bench/relay_latency.py
 
 bench-routing: install ## Routing core benchmark: 500 agents x 5,000 queued tickets, SLA computations (see bench/README.md)
 	$(BIN)/python bench/routing.py
