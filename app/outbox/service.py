@@ -6,8 +6,11 @@ event exists exactly when the change it describes was committed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import uuid4
 
+from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.outbox.models import OutboxEvent
@@ -31,3 +34,22 @@ def emit(
     event = OutboxEvent(topic=topic, ticket_id=ticket_id, seq=seq, payload=payload)
     session.add(event)
     return event
+
+
+def emit_statement(events: Sequence[Mapping[str, Any]]) -> Insert:
+    """The INSERT of several events (`topic`, `payload`, `ticket_id`, `seq`), for a caller
+    that writes them in one statement with rows of its own (`.add_cte(...)`)."""
+    # A multi-row VALUES gets no Python-side column defaults: every column is given.
+    return insert(OutboxEvent).values(
+        [
+            {
+                "uuid": uuid4(),
+                "topic": e["topic"],
+                "ticket_id": e.get("ticket_id"),
+                "seq": e.get("seq"),
+                "payload": e["payload"],
+                "attempts": 0,
+            }
+            for e in events
+        ]
+    )
