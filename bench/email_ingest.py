@@ -75,7 +75,7 @@ from app.security.crypto import SecretBox
 sys.path.insert(0, str(ROOT))  # tests/ is not an installed package
 from tests.servers.dovecot import Account, Dovecot
 
-DATABASE = "relaydesk_bench_email"
+DATABASE = "relaydesk_bench_email_lead"
 SUPPORT = "support@relaydesk-bench.example"
 RATE_TARGET = 300.0  # messages per second, end to end
 RSS_GROWTH_TARGET_MIB = 16.0  # from the 20% sample to the end: flat, not per message

@@ -71,14 +71,14 @@ INSERT INTO messages (ticket_id, seq, direction, author_type, author_contact_id,
   RETURNING id AS message_id \gset
 INSERT INTO ticket_events (ticket_id, seq, type, at, actor_type, actor_id, data) VALUES
   (:ticket_id, 1, 'ticket.created', now(), 'agent', 1,
-   jsonb_build_object('ticket_id', :ticket_id, 'number', :number, 'status', 'new', 'priority', 'normal')),
+   jsonb_build_object('ticket_id', :ticket_id::bigint, 'number', :number::bigint, 'status', 'new', 'priority', 'normal')),
   (:ticket_id, 2, 'message.created', now(), 'agent', 1,
-   jsonb_build_object('ticket_id', :ticket_id, 'message_id', :message_id, 'direction', 'inbound'));
+   jsonb_build_object('ticket_id', :ticket_id::bigint, 'message_id', :message_id::bigint, 'direction', 'inbound'));
 INSERT INTO outbox_events (topic, ticket_id, seq, payload) VALUES
   ('ticket.created', :ticket_id, 1,
-   jsonb_build_object('ticket_id', :ticket_id, 'number', :number, 'status', 'new', 'priority', 'normal')),
+   jsonb_build_object('ticket_id', :ticket_id::bigint, 'number', :number::bigint, 'status', 'new', 'priority', 'normal')),
   ('message.created', :ticket_id, 2,
-   jsonb_build_object('ticket_id', :ticket_id, 'message_id', :message_id, 'direction', 'inbound'));
+   jsonb_build_object('ticket_id', :ticket_id::bigint, 'message_id', :message_id::bigint, 'direction', 'inbound'));
 INSERT INTO audit_log (actor_id, action, entity_type, entity_id, before, after)
   VALUES (1, 'ticket.created', 'ticket', :ticket_id, '{}', jsonb_build_object('status', 'new'));
 END;
@@ -97,7 +97,7 @@ INSERT INTO messages (ticket_id, seq, direction, author_type, author_contact_id,
   VALUES (:ticket_id, 2, 'inbound', 'contact', :contact_id, false, 'Load test ticket: cannot export invoices',
           repeat('Hello, the export button does nothing since this morning. ', 3), 'received', now());
 INSERT INTO outbox_events (topic, ticket_id, seq, payload)
-  VALUES ('ticket.created', :ticket_id, 1, jsonb_build_object('ticket_id', :ticket_id));
+  VALUES ('ticket.created', :ticket_id, 1, jsonb_build_object('ticket_id', :ticket_id::bigint));
 END;
 SQL
 
