@@ -6,11 +6,10 @@ event exists exactly when the change it describes was committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
-from uuid import uuid4
 
-from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.outbox.models import OutboxEvent
@@ -36,20 +35,18 @@ def emit(
     return event
 
 
-def emit_statement(events: Sequence[Mapping[str, Any]]) -> Insert:
-    """The INSERT of several events (`topic`, `payload`, `ticket_id`, `seq`), for a caller
-    that writes them in one statement with rows of its own (`.add_cte(...)`)."""
-    # A multi-row VALUES gets no Python-side column defaults: every column is given.
-    return insert(OutboxEvent).values(
-        [
-            {
-                "uuid": uuid4(),
-                "topic": e["topic"],
-                "ticket_id": e.get("ticket_id"),
-                "seq": e.get("seq"),
-                "payload": e["payload"],
-                "attempts": 0,
-            }
-            for e in events
-        ]
-    )
+# The INSERT of several events given as one JSON array in `:events`, each
+# `{"topic", "ticket_id", "seq", "payload"}`, in seq order. One statement of fixed text, so
+# it is prepared once per connection; a caller may put CTEs of its own before it.
+EMIT_MANY_SQL = """
+INSERT INTO outbox_events (uuid, topic, ticket_id, seq, payload, attempts)
+SELECT gen_random_uuid(), e.topic, e.ticket_id, e.seq, e.payload, 0
+FROM jsonb_to_recordset(CAST(:events AS jsonb))
+     AS e(topic varchar, ticket_id bigint, seq bigint, payload jsonb)
+ORDER BY e.seq
+"""
+
+
+def events_param(events: Sequence[Mapping[str, Any]]) -> str:
+    """`:events` for EMIT_MANY_SQL."""
+    return json.dumps(list(events), separators=(",", ":"))
