@@ -6,8 +6,6 @@ event exists exactly when the change it describes was committed.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,20 +31,3 @@ def emit(
     event = OutboxEvent(topic=topic, ticket_id=ticket_id, seq=seq, payload=payload)
     session.add(event)
     return event
-
-
-# The INSERT of several events given as one JSON array in `:events`, each
-# `{"topic", "ticket_id", "seq", "payload"}`, in seq order. One statement of fixed text, so
-# it is prepared once per connection; a caller may put CTEs of its own before it.
-EMIT_MANY_SQL = """
-INSERT INTO outbox_events (uuid, topic, ticket_id, seq, payload, attempts)
-SELECT gen_random_uuid(), e.topic, e.ticket_id, e.seq, e.payload, 0
-FROM jsonb_to_recordset(CAST(:events AS jsonb))
-     AS e(topic varchar, ticket_id bigint, seq bigint, payload jsonb)
-ORDER BY e.seq
-"""
-
-
-def events_param(events: Sequence[Mapping[str, Any]]) -> str:
-    """`:events` for EMIT_MANY_SQL."""
-    return json.dumps(list(events), separators=(",", ":"))

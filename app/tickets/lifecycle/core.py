@@ -8,6 +8,7 @@ dirty for a later flush to write behind the lifecycle's back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import jsonable
-from app.outbox.service import EMIT_MANY_SQL, events_param
+from app.outbox.service import emit
 from app.tickets.events import EventActor
 from app.tickets.models import Ticket
 
@@ -88,20 +89,16 @@ async def claim_seqs(
     return int(last_seq) - count + 1
 
 
-# The events' timeline rows, then their outbox rows: one statement of fixed text for every
-# ticket change (the ORM's unit of work would spend a flush and a round trip per table, and
-# a multi-row VALUES is compiled afresh for each call).
-WRITE_EVENTS = text(
-    f"""
-WITH timeline AS (
-    INSERT INTO ticket_events (ticket_id, seq, type, at, actor_type, actor_id, data)
-    SELECT e.ticket_id, e.seq, e.topic, CAST(:at AS timestamptz), CAST(:actor_type AS varchar),
-           CAST(:actor_id AS bigint), e.payload
-    FROM jsonb_to_recordset(CAST(:events AS jsonb))
-         AS e(topic varchar, ticket_id bigint, seq bigint, payload jsonb)
-)
-{EMIT_MANY_SQL}
-"""  # noqa: S608 - two constants, no input
+# The events' timeline rows in one statement of fixed text, prepared once per connection
+# (the ORM's unit of work spends a flush per table, and a multi-row VALUES is compiled
+# afresh for each call).
+WRITE_TIMELINE = text(
+    """
+INSERT INTO ticket_events (ticket_id, seq, type, at, actor_type, actor_id, data)
+SELECT CAST(:ticket_id AS bigint), e.seq, e.type, CAST(:at AS timestamptz),
+       CAST(:actor_type AS varchar), CAST(:actor_id AS bigint), e.data
+FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(seq bigint, type varchar, data jsonb)
+"""
 )
 
 
@@ -117,16 +114,20 @@ async def write_events(
     """The events' timeline rows and their outbox rows (the outbox payload is the data)."""
     if not events:
         return
-    rows = [
-        {
-            "topic": event.type,
-            "ticket_id": ticket_id,
-            "seq": first_seq + offset,
-            "payload": event.data,
-        }
-        for offset, event in enumerate(events)
+    timeline: list[dict[str, Any]] = [
+        {"seq": first_seq + i, "type": e.type, "data": e.data} for i, e in enumerate(events)
     ]
     await session.execute(
-        WRITE_EVENTS,
-        {"events": events_param(rows), "at": now, "actor_type": actor.type, "actor_id": actor.id},
+        WRITE_TIMELINE,
+        {
+            "ticket_id": ticket_id,
+            "events": json.dumps(timeline, separators=(",", ":")),
+            "at": now,
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+        },
     )
+    # The outbox rows through the ORM: same-node realtime delivery (app.realtime.local)
+    # takes them from the session when it commits, and not if their savepoint rolls back.
+    for row in timeline:
+        emit(session, topic=row["type"], ticket_id=ticket_id, seq=row["seq"], payload=row["data"])
