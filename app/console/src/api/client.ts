@@ -288,6 +288,15 @@ export function createApi(options: ApiOptions = {}) {
           }),
         )
       },
+      /** Which of these tickets are (still) in the view. */
+      async having(key: string, ids: number[]): Promise<ViewTicket[]> {
+        const page = await unwrap(() =>
+          http.GET('/api/v1/views/{key}/tickets', {
+            params: { path: { key }, query: { ids, limit: Math.min(200, ids.length) } },
+          }),
+        )
+        return page.items
+      },
       create(body: SavedViewCreate): Promise<View> {
         return unwrap(() => http.POST('/api/v1/views', { body }))
       },

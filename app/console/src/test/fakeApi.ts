@@ -70,6 +70,7 @@ export function fakeApi() {
     views: {
       list: vi.fn<Api['views']['list']>().mockResolvedValue([]),
       tickets: vi.fn<Api['views']['tickets']>(),
+      having: vi.fn<Api['views']['having']>().mockResolvedValue([]),
       create: vi.fn<Api['views']['create']>(),
       update: vi.fn<Api['views']['update']>(),
       remove: vi.fn<Api['views']['remove']>(),
