@@ -10,6 +10,7 @@ import hmac
 import itertools
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -30,8 +31,9 @@ IDENTITY_SECRET = "shop-identity-secret"
 VISITORS = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-async def chat_inbox(committed: Committed[Any], server_url: str) -> dict[str, Any]:
+async def new_chat_inbox(committed: Committed[Any], server_url: str) -> dict[str, Any]:
+    """A chat inbox for the shop's site, made by an admin through the API."""
+
     async def seed(session: AsyncSession) -> dict[str, str]:
         return await auth_headers(session, await make_agent(session, role="admin"))
 
@@ -41,10 +43,11 @@ async def chat_inbox(committed: Committed[Any], server_url: str) -> dict[str, An
         return await make_chat_inbox(http, token, identity_secret=IDENTITY_SECRET)
 
 
-@pytest.fixture
-async def visitor(chat_inbox: dict[str, Any], server_url: str) -> AsyncIterator[Peer]:
+@asynccontextmanager
+async def chat_visitor(server_url: str, inbox: dict[str, Any]) -> AsyncIterator[Peer]:
+    """A visitor signed in on the shop, on the widget's socket as the widget opens it."""
     async with httpx.AsyncClient(base_url=server_url) as http:
-        # Signed in on the shop: the shop's backend vouches for who the visitor is.
+        # The shop's backend vouches for who the visitor is.
         user_id = f"user-{next(VISITORS)}"
         signature = hmac.new(IDENTITY_SECRET.encode(), user_id.encode(), hashlib.sha256)
         identity = {
@@ -53,10 +56,21 @@ async def visitor(chat_inbox: dict[str, Any], server_url: str) -> AsyncIterator[
             "name": "Grace Visitor",
             "hmac": signature.hexdigest(),
         }
-        session = await visitor_session(http, chat_inbox["public_key"], identity=identity)
+        session = await visitor_session(http, inbox["public_key"], identity=identity)
         assert session["verified"], session
     async with peer(ws_url(server_url, "/ws/widget", session["token"])) as p:
         await p.expect("hello")
+        yield p
+
+
+@pytest.fixture(scope="module")
+async def chat_inbox(committed: Committed[Any], server_url: str) -> dict[str, Any]:
+    return await new_chat_inbox(committed, server_url)
+
+
+@pytest.fixture
+async def visitor(chat_inbox: dict[str, Any], server_url: str) -> AsyncIterator[Peer]:
+    async with chat_visitor(server_url, chat_inbox) as p:
         yield p
 
 
