@@ -44,6 +44,11 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
       },
       {
+        path: 'admin/:section?',
+        name: 'admin',
+        component: () => import('@/pages/AdminPage/AdminPage.vue'),
+      },
+      {
         path: 'tickets/:id(\\d+)',
         name: 'ticket',
         component: () => import('@/pages/TicketPage/TicketPage.vue'),

@@ -67,6 +67,17 @@ export function fakeApi() {
       macros: vi.fn<Api['replies']['macros']>().mockResolvedValue([]),
       applyMacro: vi.fn<Api['replies']['applyMacro']>(),
     },
+    admin: {
+      inboxes: vi.fn<Api['admin']['inboxes']>().mockResolvedValue([]),
+      createInbox: vi.fn<Api['admin']['createInbox']>(),
+      testConnection: vi.fn<Api['admin']['testConnection']>(),
+      createAgent: vi.fn<Api['admin']['createAgent']>(),
+      createTeam: vi.fn<Api['admin']['createTeam']>(),
+      createCanned: vi.fn<Api['admin']['createCanned']>(),
+      removeCanned: vi.fn<Api['admin']['removeCanned']>(),
+      createMacro: vi.fn<Api['admin']['createMacro']>(),
+      removeMacro: vi.fn<Api['admin']['removeMacro']>(),
+    },
     views: {
       list: vi.fn<Api['views']['list']>().mockResolvedValue([]),
       tickets: vi.fn<Api['views']['tickets']>(),
