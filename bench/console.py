@@ -166,6 +166,23 @@ async def phase_live(page: Page, client: httpx.AsyncClient, count: int) -> list[
     return delays
 
 
+async def phase_alone(
+    client: httpx.AsyncClient, urls: list[str], repeat: int
+) -> dict[str, dict[str, float]]:
+    """The same requests one at a time (no queueing behind the page's other requests, which
+    share one server process): what each costs the server, as the client sees it."""
+    paths = sorted({re.sub(r"^https?://[^/]+", "", url) for url in urls} | {"/api/v1/views"})
+    timings: dict[str, dict[str, float]] = {}
+    for path in paths:
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            (await client.get(path)).raise_for_status()
+            samples.append((time.perf_counter() - started) * 1000)
+        timings[path] = {"p50": statistics.median(samples), "max": max(samples)}
+    return timings
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -193,6 +210,18 @@ def report(results: dict[str, Any]) -> None:
     )
     for entry in sorted(slow, key=lambda e: -e["ms"])[:10]:
         console.print(f"  {entry['ms']:.0f} ms  {entry['url']}")
+    alone = results["alone"]
+    worst = max(alone.values(), key=lambda t: t["max"])
+    over = [path for path, t in alone.items() if t["p50"] > TARGETS["api_ms"]]
+    console.print(
+        f"the same {len(alone)} distinct requests one at a time: worst p50 "
+        f"{max(t['p50'] for t in alone.values()):.1f} ms, worst max {worst['max']:.1f} ms;"
+        f" {len(over)} with a p50 over {TARGETS['api_ms']} ms"
+    )
+    for path in sorted(alone, key=lambda p: -alone[p]["p50"])[:8]:
+        console.print(
+            f"  p50 {alone[path]['p50']:6.1f} ms  max {alone[path]['max']:6.1f} ms  {path}"
+        )
     live = results["live"]
     console.print(
         f"new ticket to open list: median {statistics.median(live):.0f} ms, max {max(live):.0f} ms"
@@ -266,6 +295,10 @@ async def main(args: argparse.Namespace) -> int:
             await sign_in(page, password)
             with console.status("moving between views"):
                 results["navigation"] = await phase_navigation(page, args.rounds)
+            with console.status("the same API requests, one at a time"):
+                results["alone"] = await phase_alone(
+                    client, [e["url"] for e in results["navigation"]], repeat=5
+                )
             with console.status("new tickets into an open list"):
                 results["live"] = await phase_live(page, client, args.live)
             await browser.close()

@@ -78,7 +78,7 @@ async def test_an_admin_connects_a_mailbox_and_a_chat(
     copied = await page.evaluate("() => navigator.clipboard.readText()")
     assert copied == await snippet.input_value()
     await expect(inboxes).to_contain_text("https://shop.example")
-    await screenshot(page, "console-admin-inboxes")
+    await screenshot(page, "console-admin-chat-snippet")
     await assert_accessible(page)
 
 
@@ -126,5 +126,5 @@ async def test_an_admin_adds_an_agent_a_team_a_canned_reply_and_a_macro(
     await macro.get_by_role("button", name="Save macro").click()
     macros = page.get_by_role("table", name="Macros")
     await expect(macros).to_contain_text("sets status Solved; tags refund, billing")
-    await screenshot(page, "console-admin-macros")
+    await screenshot(page, "console-admin-new-macro")
     await assert_accessible(page)

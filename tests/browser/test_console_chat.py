@@ -161,7 +161,7 @@ async def test_two_agents_on_one_ticket_each_see_the_other(
     await expect(page.get_by_role("status").filter(has_text="is typing")).to_have_text(
         "Bob Kahn is typing…"
     )
-    await screenshot(page, "console-collision")
+    await screenshot(page, "console-two-agents")
     assert not visitor.received("typing", active=True)
 
     # Bob leaves: Ada is alone again.

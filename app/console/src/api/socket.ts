@@ -106,6 +106,7 @@ export class AgentSocket {
   private followed = new Set<number>()
   private resuming = new Set<number>()
   private viewing = new Set<number>()
+  private typingOn = new Map<number, boolean>() // ticket -> internal
   private presence: Presence | null = null
 
   constructor(private readonly options: AgentSocketOptions = {}) {}
@@ -152,6 +153,8 @@ export class AgentSocket {
   }
 
   typing(ticketId: number, active: boolean, internal: boolean): void {
+    if (active) this.typingOn.set(ticketId, internal)
+    else this.typingOn.delete(ticketId)
     this.send({ type: 'typing', ticket_id: ticketId, active, internal })
   }
 
@@ -303,6 +306,7 @@ export class AgentSocket {
     // What this agent had said on the last connection holds on this one too.
     if (this.presence && this.presence !== hello.presence) this.setPresence(this.presence)
     for (const ticketId of this.viewing) this.send({ type: 'viewing', ticket_id: ticketId, active: true })
+    for (const [ticketId, internal] of this.typingOn) this.typing(ticketId, true, internal)
     if (reconnected) {
       for (const ticketId of this.followed) this.resume(ticketId, this.seqs.get(ticketId) ?? 0)
     }
