@@ -42,7 +42,7 @@ from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name, report_components
 from app.tickets.hooks import install_hooks
 from channels.email.poller import run_mail_pollers
-from channels.email.smtp import SmtpSender
+from channels.email.smtp import SmtpPool, SmtpSender
 
 
 class JobContext(TypedDict):
@@ -100,7 +100,8 @@ BACKGROUND_TASKS: dict[str, BackgroundTask] = {
 def channel_senders(settings: Settings, http: httpx.AsyncClient) -> dict[str, ChannelSender]:
     """The adapter that sends on each channel (`send_outbound` fails a message whose channel
     has none). The channel adapters register here: this is the composition root."""
-    return {"email": SmtpSender()}
+    # Pooled: each inbox's mail goes out over connections kept open between jobs.
+    return {"email": SmtpSender(pool=SmtpPool())}
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -137,6 +138,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         reporter.cancel()
         await asyncio.gather(reporter, return_exceptions=True)
     await ctx["http"].aclose()
+    for sender in ctx.get("senders", {}).values():
+        if isinstance(sender, SmtpSender):
+            await sender.aclose()
     engine: AsyncEngine = ctx.pop("_engine")
     await engine.dispose()
 
@@ -155,6 +159,11 @@ class WorkerSettings:
     job_timeout = 120
     max_tries = 5
     keep_result = 3600  # also how long a relayed job id is remembered
+    # arq takes at most max_jobs per poll and polls every poll_delay seconds: its defaults
+    # (10, 0.5 s) cap a worker at 20 jobs a second, and acknowledgements of a mail import
+    # then finish minutes after it. Sends stay bounded per SMTP server (SmtpPool).
+    max_jobs = 50
+    poll_delay = 0.05
 
 
 def create_worker(settings: Settings, *, clock: Clock = utc_now, **overrides: Any) -> LeasingWorker:

@@ -27,8 +27,8 @@ async def verify(conn: asyncpg.Connection) -> dict[str, Any]:
         ),
         "tickets": await conn.fetchval("SELECT count(*) FROM tickets"),
         "tickets_with_follow_ups": await conn.fetchval(
-            "SELECT count(*) FROM (SELECT ticket_id FROM messages GROUP BY ticket_id"
-            " HAVING count(*) > 1) t"
+            "SELECT count(*) FROM (SELECT ticket_id FROM messages WHERE direction = 'inbound'"
+            " GROUP BY ticket_id HAVING count(*) > 1) t"
         ),
         "contacts": await conn.fetchval("SELECT count(*) FROM contacts"),
         "attachments": await conn.fetchval("SELECT count(*) FROM attachments"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import channels.email.importer
 from app.inbound.models import InboundItem
 from channels.email.imap import FetchedMessage, ImapMailbox
+from channels.email.parsing import Parsed
 from channels.email.poller import InboxPoller
 from channels.email.settings import EmailInboxSettings
 
@@ -64,6 +65,28 @@ def cpu_seconds(names: tuple[str, ...]) -> dict[str, float]:
     return found
 
 
+def children_cpu_seconds(known: dict[str, int]) -> dict[str, float]:
+    """CPU time of the processes in `known` (name -> pid) and, as "parser", of every other
+    child of this process (the parser pool's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    by_pid = {pid: name for name, pid in known.items()}
+    found = {**dict.fromkeys(known, 0.0), "parser": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        fields = text[text.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if pid in by_pid:
+            found[by_pid[pid]] += used
+        elif int(fields[1]) == me:
+            found["parser"] += used
+    return found
+
+
 # -- the measured import -----------------------------------------------------------------
 
 
@@ -75,6 +98,7 @@ class Steps:
     store_raw: float = 0.0
     import_: float = 0.0
     parse: float = 0.0  # inside import_
+    parse_pool: float = 0.0  # in the parser process, beside the import (wall time)
     mark_seen: float = 0.0
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -100,20 +124,33 @@ class TimedPoller(InboxPoller):
 
     steps: Steps
     on_import: Callable[[str], None]
+    first_stored: float | None = None  # perf_counter when the first batch was stored
+    last_imported: float = 0.0  # perf_counter, and Unix time, when the last batch was in
+    last_imported_at: float = 0.0
 
-    async def _store_batch(self, uidvalidity: int, batch: Sequence[FetchedMessage]) -> list[int]:
+    async def _store_batch(
+        self, uidvalidity: int, batch: Sequence[FetchedMessage]
+    ) -> tuple[list[int], dict[str, bytes]]:
         started = time.perf_counter()
         try:
             return await super()._store_batch(uidvalidity, batch)
         finally:
             self.steps.store_raw += time.perf_counter() - started
+            if self.first_stored is None:
+                self.first_stored = time.perf_counter()
 
-    async def import_rows(self, row_ids: Sequence[int], settings: EmailInboxSettings) -> None:
+    async def import_rows(
+        self,
+        row_ids: Sequence[int],
+        settings: EmailInboxSettings,
+        parsed: Mapping[str, Parsed] | None = None,
+    ) -> None:
         started = time.perf_counter()
         try:
-            await super().import_rows(row_ids, settings)
+            await super().import_rows(row_ids, settings, parsed)
         finally:
-            self.steps.import_ += time.perf_counter() - started
+            self.last_imported, self.last_imported_at = time.perf_counter(), time.time()
+            self.steps.import_ += self.last_imported - started
 
     async def import_one(
         self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
@@ -124,6 +161,13 @@ class TimedPoller(InboxPoller):
         self.steps.statuses[status] += 1
         self.on_import(status)
         return status
+
+    async def _parse(self, raws: Mapping[str, bytes]) -> dict[str, Parsed]:
+        started = time.perf_counter()
+        try:
+            return await super()._parse(raws)
+        finally:
+            self.steps.parse_pool += time.perf_counter() - started
 
     async def _after_import(
         self, mailbox: ImapMailbox, uids: Sequence[int], settings: EmailInboxSettings
@@ -136,8 +180,8 @@ class TimedPoller(InboxPoller):
 
 
 def timed_parse(steps: Steps) -> Callable[[], None]:
-    """Time `parse_email` where the importer calls it; returns the undo."""
-    # The importer's own name for it (imported there, hence "not exported" to mypy).
+    """Time `parse_email` where the importer calls it itself (a message the batch hands to
+    the per-message path; the rest are parsed in the pool); returns the undo."""
     original = channels.email.importer.parse_email  # type: ignore[attr-defined]
 
     def parse_email(raw: bytes) -> Any:

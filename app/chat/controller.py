@@ -7,6 +7,7 @@ and a session is refused (403) to any other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post, route
@@ -37,7 +38,7 @@ from app.chat.service import (
 )
 from app.chat.uploads import do_upload, visitor_attachment
 from app.config import Settings
-from app.errors import NotAuthenticated, NotFound, ValidationFailed
+from app.errors import NotAuthenticated, NotFound, ValidationFailed, problem_handlers
 from app.http.openapi import problem_responses
 from app.inboxes.models import Inbox
 from app.security.crypto import SecretBox
@@ -46,6 +47,29 @@ TAGS = ["widget"]
 # Visitors authenticate with their session token, the inbox's origins and its key.
 VISITOR_PROBLEMS = problem_responses(401, 403, 404)
 PREFLIGHT_MAX_AGE = "600"
+
+
+def _readable_by_the_page(
+    handler: Callable[[Request[Any, Any, Any], Exception], Response[Any]],
+) -> Callable[[Request[Any, Any, Any], Exception], Response[Any]]:
+    """A problem answer the calling page may read, so the widget can say what is wrong (a
+    pre-chat field, an unknown inbox) instead of the browser reporting a CORS failure. A
+    problem reveals nothing a site could not learn by asking without a browser."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        response = handler(request, exc)
+        origin = request.headers.get("origin")
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return handle
+
+
+WIDGET_PROBLEM_HANDLERS: dict[type[Exception] | int, Any] = {
+    kind: _readable_by_the_page(handler) for kind, handler in problem_handlers.items()
+}
 
 
 def _cors(settings: ChatSettings | None, origin: str | None) -> dict[str, str]:
@@ -60,6 +84,7 @@ def _cors(settings: ChatSettings | None, origin: str | None) -> dict[str, str]:
     tags=TAGS,
     summary="The widget's look and behaviour (public)",
     responses=VISITOR_PROBLEMS,
+    exception_handlers=WIDGET_PROBLEM_HANDLERS,
 )
 async def config(
     inbox: str, request: Request[Any, Any, Any], db_session: AsyncSession, state: State
@@ -78,6 +103,7 @@ async def config(
     status_code=200,
     summary="Start or continue a visitor",
     responses=VISITOR_PROBLEMS,
+    exception_handlers=WIDGET_PROBLEM_HANDLERS,
 )
 async def start_session(
     data: WidgetSessionCreate,
@@ -113,10 +139,16 @@ async def start_session(
     return Response(body, headers=_cors(found.settings, origin))
 
 
+async def _answer_here(_: Request[Any, Any, Any]) -> None:
+    """In place of the app-wide OPTIONS answer (app.http.requests), which knows no CORS."""
+    return None
+
+
 @route(
     ["/api/v1/widget/sessions", "/api/v1/widget/config", "/api/v1/widget/attachments"],
     http_method=["OPTIONS"],
     include_in_schema=False,
+    before_request=_answer_here,
 )
 async def preflight(request: Request[Any, Any, Any]) -> Response[None]:
     """Lets any site ask; the request itself is checked against the inbox's origins (the
@@ -149,6 +181,7 @@ async def _visitor_and_settings(
     tags=TAGS,
     summary="Upload a file for the visitor's next message (`?token=`, multipart `file`)",
     responses=VISITOR_PROBLEMS,
+    exception_handlers=WIDGET_PROBLEM_HANDLERS,
 )
 async def upload(
     token: str,
@@ -185,6 +218,7 @@ async def upload(
     tags=TAGS,
     summary="A file of the visitor's conversation (`?token=` the visitor token)",
     responses=VISITOR_PROBLEMS,
+    exception_handlers=WIDGET_PROBLEM_HANDLERS,
 )
 async def download(
     attachment_id: int, token: str, db_session: AsyncSession, state: State, settings: Settings

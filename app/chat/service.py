@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, team_members
 from app.chat.models import ChatVisitor
-from app.chat.port import ChatChannel, ChatSettings, VerifiedIdentity
+from app.chat.port import ChatChannel, ChatSettings, PreChatField, VerifiedIdentity
 from app.chat.schemas import (
     WidgetAttachmentLimitsOut,
     WidgetColorsOut,
@@ -38,6 +38,10 @@ from app.tickets.models import Ticket
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_ANSWER = 1000
+BUILTIN_FIELDS = {
+    "name": PreChatField(name="name", label="Name", type="text"),
+    "email": PreChatField(name="email", label="Email", type="email"),
+}
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,9 @@ def check_pre_chat(settings: ChatSettings, answers: Any) -> dict[str, str]:
     """The answers to the inbox's pre-chat form, each bad one named `pre_chat.<field>`."""
     if not isinstance(answers, dict):
         raise ValidationFailed.field("pre_chat", "must be an object of the form's answers")
-    known = {f.name: f for f in settings.pre_chat_fields}
+    # `name` and `email` may always be given: the widget asks for an email when nobody is
+    # online ("we reply by email"), whether or not the inbox's form has the field.
+    known = {**BUILTIN_FIELDS, **{f.name: f for f in settings.pre_chat_fields}}
     errors = [
         FieldError(f"pre_chat.{name}"[:200], "is not a field of this form")
         for name in sorted(set(answers) - set(known))

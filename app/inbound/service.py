@@ -78,13 +78,15 @@ async def store_deliveries(
         }
         for d in deliveries
     ]
+    # Parameters as a list: one cached statement, sent as multi-row VALUES by SQLAlchemy's
+    # insertmanyvalues (`.values(rows)` compiled a new statement for every batch, ~50 ms).
     inserted = sorted(
         (
             await session.scalars(
                 insert(InboundItem)
-                .values(rows)
                 .on_conflict_do_nothing(constraint="uq_inbound_items_inbox_id_delivery_key")
-                .returning(InboundItem.id)
+                .returning(InboundItem.id),
+                rows,
             )
         ).all()
     )

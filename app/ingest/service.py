@@ -108,6 +108,69 @@ def _subject(inbound: InboundMessage, text: str) -> str:
     return first_line[:SUBJECT_FROM_TEXT_LENGTH] or "(no subject)"
 
 
+async def stored_content(
+    session: AsyncSession, inbound: InboundMessage, *, store: AttachmentStore
+) -> tuple[str | None, list[Attachment]]:
+    """(the sanitized HTML, pointing at the stored inline images; the stored attachments).
+    Attachments first (with no message yet), so inline images can point at them."""
+    html = sanitize_html(inbound.html) if inbound.html else None
+    stored = []
+    if inbound.attachments:
+        stored = await store_received_files(session, store=store, files=inbound.attachments)
+    if html and stored:
+        html = link_inline_images(html, stored)
+    return html, stored
+
+
+def new_inbound_message(
+    inbound: InboundMessage, *, contact: Contact, html: str | None, now: datetime
+) -> NewMessage:
+    received = inbound.received_at or now
+    return NewMessage(
+        direction="inbound",
+        author_type="contact",
+        author_contact_id=contact.id,
+        subject=inbound.subject[:998] if inbound.subject else None,
+        body_text=inbound.text or (text_from_html(html) if html else ""),
+        body_html=html,
+        inbox_id=inbound.inbox_id,
+        external_id=inbound.external_id,
+        status="received",
+        channel_data={**inbound.channel_data, "automated": inbound.automated},
+        automated=inbound.automated,
+        referenced_ids=tuple(inbound.thread.replies_to[:REFERENCES_KEPT]),
+        created_at=received,
+        dated_at=min(inbound.sent_at, received) if inbound.sent_at else None,
+    )
+
+
+def new_inbound_ticket(
+    inbound: InboundMessage, *, contact: Contact, inbox: Inbox | None, linked_to: int | None
+) -> NewTicket:
+    return NewTicket(
+        subject=_subject(inbound, inbound.text or text_from_html(inbound.html or "")),
+        channel=inbound.channel,
+        inbox_id=inbound.inbox_id,
+        contact_id=contact.id,
+        account_id=contact.account_id,
+        team_id=inbox.team_id if inbox else None,
+        linked_ticket_id=linked_to,
+    )
+
+
+def participants_of(
+    inbound: InboundMessage, ticket: Ticket, *, contact: Contact, created: bool
+) -> list[tuple[str, str]]:
+    """Whoever else writes on a ticket (a colleague of the same domain, say) takes part as
+    CC; only the ticket's own contact is its requester."""
+    requester = created or ticket.contact_id == contact.id
+    if not (inbound.participants or not requester or created):
+        return []
+    sender = [s.address for s in inbound.sender if s.kind == "email"][:1]
+    role = "requester" if requester else "cc"
+    return [(a, role) for a in sender] + [(a, "cc") for a in inbound.participants]
+
+
 async def _link_tied(
     session: AsyncSession, ticket: Ticket, thread: Thread, *, actor: EventActor, now: datetime
 ) -> None:
@@ -167,39 +230,13 @@ async def _ingest_new(
     ticket, linked_from = thread.ticket, thread.link_new_to
     if ticket is None and not inbound.may_open_ticket:
         raise Unthreaded(inbound.external_id)
-    html = sanitize_html(inbound.html) if inbound.html else None
-    # Attachments first (with no message yet), so inline images can point at them.
-    stored = await store_received_files(session, store=store, files=inbound.attachments)
-    if html:
-        html = link_inline_images(html, stored)
-    received = inbound.received_at or now
-    new_message = NewMessage(
-        direction="inbound",
-        author_type="contact",
-        author_contact_id=contact.id,
-        subject=inbound.subject[:998] if inbound.subject else None,
-        body_text=inbound.text or (text_from_html(html) if html else ""),
-        body_html=html,
-        inbox_id=inbound.inbox_id,
-        external_id=inbound.external_id,
-        status="received",
-        channel_data={**inbound.channel_data, "automated": inbound.automated},
-        automated=inbound.automated,
-        referenced_ids=tuple(inbound.thread.replies_to[:REFERENCES_KEPT]),
-        created_at=received,
-        dated_at=min(inbound.sent_at, received) if inbound.sent_at else None,
-    )
+    html, stored = await stored_content(session, inbound, store=store)
+    new_message = new_inbound_message(inbound, contact=contact, html=html, now=now)
     actor = EventActor.contact(contact.id)
     created = ticket is None
     if ticket is None:
-        new_ticket = NewTicket(
-            subject=_subject(inbound, inbound.text or text_from_html(inbound.html or "")),
-            channel=inbound.channel,
-            inbox_id=inbound.inbox_id,
-            contact_id=contact.id,
-            account_id=contact.account_id,
-            team_id=inbox.team_id if inbox else None,
-            linked_ticket_id=linked_from,
+        new_ticket = new_inbound_ticket(
+            inbound, contact=contact, inbox=inbox, linked_to=linked_from
         )
         ticket, message = await open_ticket(
             session, new_ticket, first_message=new_message, attachments=stored, actor=actor, now=now
@@ -208,16 +245,8 @@ async def _ingest_new(
         message = await append_message(
             session, ticket, new_message, attachments=stored, actor=actor, now=now
         )
-    requester = created or ticket.contact_id == contact.id
-    if inbound.participants or not requester or created:
-        # Whoever else writes on a ticket (a colleague of the same domain, say) takes part
-        # as CC; only the ticket's own contact is its requester.
-        sender = [s.address for s in inbound.sender if s.kind == "email"][:1]
-        role = "requester" if requester else "cc"
-        await add_participants(
-            session,
-            ticket.id,
-            [(a, role) for a in sender] + [(a, "cc") for a in inbound.participants],
-        )
+    people = participants_of(inbound, ticket, contact=contact, created=created)
+    if people:
+        await add_participants(session, ticket.id, people)
     await _link_tied(session, ticket, thread, actor=actor, now=now)
     return IngestResult(ticket, message, contact, created_ticket=created, duplicate=False)

@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis import exceptions as redis_errors
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.clock import Clock, utc_now
 from app.db.engine import SessionMaker
 from app.db.notify import Listener
+from app.outbox.enqueue import enqueue_jobs
 from app.outbox.jobs import TOPIC_JOBS, JobRequest, jobs_for
 from app.outbox.models import MAX_ATTEMPTS, OUTBOX_CHANNEL, OutboxEvent
 
@@ -139,6 +141,7 @@ async def _publish_all(
                 pipe.publish(ticket_channel(event.ticket_id, prefix=prefix), message)
             pipe.publish(events_channel(prefix=prefix), message)
         results = iter(await pipe.execute(raise_on_error=False))
+    requests: list[tuple[OutboxEvent, str, dict[str, Any]]] = []
     for event in sendable:
         answers = [next(results) for _ in range(2 if event.ticket_id is not None else 1)]
         if errors := [a for a in answers if isinstance(a, Exception)]:
@@ -146,22 +149,25 @@ async def _publish_all(
                 raise errors[0]
             failed[event.id] = f"redis: {type(errors[0]).__name__}: {errors[0]}"
             continue
-        for job_name, kwargs in jobs[event.id]:
-            try:
-                # None means a job with this id exists already: relayed before.
-                await redis_pool.enqueue_job(job_name, _job_id=job_id(event, job_name), **kwargs)
-            except REDIS_DOWN:
-                raise
-            except Exception as exc:  # this job's arguments, say: the event waits
-                log.error(
-                    "outbox event %s: cannot enqueue %s: %s",
-                    event.id,
-                    job_name,
-                    exc,
-                    exc_info=event.attempts == 0,
-                )
-                failed[event.id] = f"{type(exc).__name__}: {exc}"
-                break
+        requests += [(event, name, kwargs) for name, kwargs in jobs[event.id]]
+    # All of the batch's jobs at once (app.outbox.enqueue); a job whose id exists already
+    # was relayed before and is left alone.
+    outcomes = await enqueue_jobs(
+        redis_pool, [(name, job_id(event, name), kwargs) for event, name, kwargs in requests]
+    )
+    for (event, name, _), error in zip(requests, outcomes, strict=True):
+        if error is None or event.id in failed:
+            continue
+        if isinstance(error, REDIS_DOWN):
+            raise error
+        log.error(
+            "outbox event %s: cannot enqueue %s: %s",
+            event.id,
+            name,
+            error,
+            exc_info=(type(error), error, error.__traceback__) if event.attempts == 0 else None,
+        )
+        failed[event.id] = f"{type(error).__name__}: {error}"
     return failed
 
 

@@ -3,13 +3,17 @@
 Order of work for each batch, chosen so nothing is lost or imported twice:
 1. the raw messages are stored (compressed) and the inbox's `last_uid` advanced, in one
    transaction: a crash before this re-reads the batch, a crash after finds it stored;
-2. the stored messages are imported in one transaction; if one of them breaks it, each is
+2. the stored messages are imported in one transaction (app.ingest.batch: a few statements
+   for the whole batch, not several for each message); if one of them breaks it, each is
    imported again in its own, so one bad message never blocks the ones behind it (it is
    kept, marked failed, visible to admins);
 3. only then is the mailbox touched (mark seen, move or delete: one command per batch) and
    `settled_uid` advanced; a crash before that is finished by the next sync.
 A message already stored under another UID (the server's UIDVALIDITY changed) is
 recognised by its Message-ID and not stored again.
+
+Parsing happens in a process pool (channels.email.parsing), one batch ahead: while batch
+N is imported here, batch N+1 is parsed on the other core.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -31,6 +35,7 @@ from app.db.notify import Listener
 from app.inbound.models import InboundItem
 from app.inbound.service import (
     Delivery,
+    decompress,
     known_external_ids,
     locked_pending,
     pending_ids,
@@ -44,7 +49,8 @@ from app.security.crypto import SecretBox
 from app.supervisor import Supervisor
 from channels.email.addresses import hashed_id, message_id, raw_header
 from channels.email.imap import FetchedMessage, ImapConfig, ImapError, ImapMailbox
-from channels.email.importer import import_email
+from channels.email.importer import EmailBatch, import_email
+from channels.email.parsing import MailParser, Parsed, shared_parser
 from channels.email.settings import EmailInboxSettings, read_email_settings
 
 log = logging.getLogger(__name__)
@@ -70,12 +76,15 @@ class InboxPoller:
         store: AttachmentStore,
         box: SecretBox,
         clock: Clock,
+        parser: MailParser | None = None,
     ) -> None:
         self.inbox_id = inbox_id
         self.sessionmaker = sessionmaker
         self.store = store
         self.box = box
         self.clock = clock
+        self.parser = parser or shared_parser()
+        self._batch: EmailBatch | None = None  # while a batch imports
 
     async def load_settings(self) -> EmailInboxSettings | None:
         """None when the inbox is gone, inactive or no longer email."""
@@ -99,26 +108,61 @@ class InboxPoller:
     async def import_one(
         self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
     ) -> str:
-        """Import one locked `pending` row in the caller's transaction."""
+        """Import one locked `pending` row in the caller's transaction (in a batch: its
+        writes may wait for the end of the batch)."""
+        if self._batch is not None:
+            return await self._batch.import_item(row)
         return await import_email(
             session, row, settings=settings, store=self.store, now=self.clock()
         )
 
-    async def import_rows(self, row_ids: Sequence[int], settings: EmailInboxSettings) -> None:
+    async def import_rows(
+        self,
+        row_ids: Sequence[int],
+        settings: EmailInboxSettings,
+        parsed: Mapping[str, Parsed] | None = None,
+    ) -> None:
         """Import stored rows in one transaction (one commit for the batch, not for each
         message); should any of them fail, import them again one transaction each, so the
-        bad one is marked failed alone and the others go in."""
+        bad one is marked failed alone and the others go in.
+
+        `parsed`: the messages parsed already, by Message-ID (the rows' external id)."""
         if not row_ids:
             return
         try:
             async with transaction(self.sessionmaker) as session:
                 # Held so the session's identity map (weak references) keeps it for ingest.
                 inbox = await session.get(Inbox, self.inbox_id)
-                for row in await locked_pending(session, row_ids):
-                    await self.import_one(session, row, settings)
+                rows = await locked_pending(session, row_ids)
+                if parsed is None:
+                    raws = [decompress(row.raw_compressed) for row in rows]
+                    by_row = dict(
+                        zip([r.id for r in rows], await self.parser.parse(raws), strict=True)
+                    )
+                else:
+                    by_row = {r.id: parsed.get(r.external_id or "") for r in rows}
+                self._batch = EmailBatch(
+                    session,
+                    rows,
+                    by_row,
+                    inbox_id=self.inbox_id,
+                    settings=settings,
+                    store=self.store,
+                    now=self.clock(),
+                )
+                try:
+                    for row in rows:
+                        await self.import_one(session, row, settings)
+                    await self._batch.finish()
+                finally:
+                    self._batch = None
                 del inbox
         except Exception:  # one row's bug or bad data; the per-row pass says which
-            log.warning("inbox %s: a batch import failed; importing one by one", self.inbox_id)
+            log.warning(
+                "inbox %s: a batch import failed; importing one by one",
+                self.inbox_id,
+                exc_info=True,
+            )
             for row_id in row_ids:
                 await self.import_row(row_id, settings)
 
@@ -147,7 +191,10 @@ class InboxPoller:
             await self.import_rows(ids[start : start + BATCH], settings)
         return len(ids)
 
-    async def _store_batch(self, uidvalidity: int, batch: Sequence[FetchedMessage]) -> list[int]:
+    async def _store_batch(
+        self, uidvalidity: int, batch: Sequence[FetchedMessage]
+    ) -> tuple[list[int], dict[str, bytes]]:
+        """Store the batch raw; returns the new items' ids and their bytes by Message-ID."""
         ids = {f.uid: message_id_of(f.raw) for f in batch}
         async with transaction(self.sessionmaker) as session:
             state = await session.get(MailboxState, self.inbox_id, with_for_update=True)
@@ -176,7 +223,7 @@ class InboxPoller:
             )
             state.last_uid = max(state.last_uid, *(f.uid for f in batch))
             state.last_polled_at, state.last_error = self.clock(), None
-        return stored
+        return stored, {message_id: f.raw for message_id, f in new.items()}
 
     async def _after_import(
         self, mailbox: ImapMailbox, uids: Sequence[int], settings: EmailInboxSettings
@@ -215,22 +262,48 @@ class InboxPoller:
         uids = await mailbox.uids_after(state.last_uid)
         stored_count = 0
         batch: list[FetchedMessage] = []
+        # The batch stored and being parsed, imported after the next one is stored.
+        ahead: tuple[list[FetchedMessage], list[int], asyncio.Task[dict[str, Parsed]]] | None
+        ahead = None
+
+        async def import_ahead() -> None:
+            nonlocal stored_count, ahead
+            if ahead is None:
+                return
+            fetched, stored, parsing = ahead
+            ahead = None
+            await self.import_rows(stored, settings, await parsing)
+            await self._after_import(mailbox, [f.uid for f in fetched], settings)
+            stored_count += len(stored)
 
         async def flush() -> None:
-            nonlocal stored_count
-            stored = await self._store_batch(mailbox.uidvalidity, batch)
-            await self.import_rows(stored, settings)
-            await self._after_import(mailbox, [f.uid for f in batch], settings)
-            stored_count += len(stored)
+            stored, raws = await self._store_batch(mailbox.uidvalidity, batch)
+            parsing = asyncio.create_task(self._parse(raws))
+            try:
+                await import_ahead()
+            except BaseException:
+                parsing.cancel()
+                raise
+            nonlocal ahead
+            ahead = (list(batch), stored, parsing)
             batch.clear()
 
-        async for fetched in mailbox.fetch(uids, batch=BATCH):
-            batch.append(fetched)
-            if len(batch) >= BATCH:
+        try:
+            async for fetched in mailbox.fetch(uids, batch=BATCH):
+                batch.append(fetched)
+                if len(batch) >= BATCH:
+                    await flush()
+            if batch:
                 await flush()
-        if batch:
-            await flush()
+            await import_ahead()
+        finally:
+            if ahead is not None:
+                ahead[2].cancel()
         return stored_count
+
+    async def _parse(self, raws: Mapping[str, bytes]) -> dict[str, Parsed]:
+        """The stored messages parsed (in the pool), by Message-ID."""
+        return dict(zip(raws, await self.parser.parse(list(raws.values())), strict=True))
 
     async def _record_error(self, error: str) -> None:
         async with transaction(self.sessionmaker) as session:

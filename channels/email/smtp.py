@@ -8,6 +8,11 @@ build fail for good.
 A connection lost after the message data went out is ambiguous (the server may have
 queued it). We retry anyway: the Message-ID stays the same on every try when the job
 passes a recorded one to `send_with_id`, so the receiving side can recognise a repeat.
+
+A long-lived sender (the worker's) keeps its connections in an `SmtpPool`: one inbox's
+replies and acknowledgements go out over connections opened and logged in once, at most
+`per_server` at a time to one server (the others wait their turn), instead of a connect,
+EHLO, STARTTLS, AUTH and QUIT for every message.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,6 +198,44 @@ def _render(
     return composed.as_bytes()
 
 
+class SmtpPool:
+    """Open, logged-in SMTP connections by inbox configuration, reused from one send to the
+    next, and a bound on concurrent sends per server (host and port)."""
+
+    def __init__(self, *, per_server: int = 4, idle_seconds: float = 30.0) -> None:
+        self.per_server = per_server
+        self.idle_seconds = idle_seconds  # below the usual server-side idle timeouts
+        self._idle: dict[SmtpConfig, list[tuple[aiosmtplib.SMTP, float]]] = {}
+        self._slots: dict[tuple[str, int], asyncio.Semaphore] = {}
+        self.opened = 0  # connections made, for tests and benchmarks
+
+    def slot(self, config: SmtpConfig) -> asyncio.Semaphore:
+        key = (config.host, config.port)
+        if key not in self._slots:
+            self._slots[key] = asyncio.Semaphore(self.per_server)
+        return self._slots[key]
+
+    def take(self, config: SmtpConfig) -> aiosmtplib.SMTP | None:
+        """The most recently used idle connection still open, closing stale ones."""
+        idle = self._idle.get(config, [])
+        now = time.monotonic()
+        while idle:
+            client, since = idle.pop()
+            if client.is_connected and now - since < self.idle_seconds:
+                return client
+            client.close()
+        return None
+
+    def give(self, config: SmtpConfig, client: aiosmtplib.SMTP) -> None:
+        self._idle.setdefault(config, []).append((client, time.monotonic()))
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
+            for client, _ in idle:
+                client.close()
+        self._idle.clear()
+
+
 class SmtpSender:
     """The email channel's `ChannelSender`."""
 
@@ -203,12 +247,18 @@ class SmtpSender:
         clock: Callable[[], datetime] = _utc_now,
         tls_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        pool: SmtpPool | None = None,
     ) -> None:
         self._timeout = timeout
         self._deadline = deadline
         self._clock = clock
         self._tls_context = tls_context
         self._local_hostname = local_hostname
+        self.pool = pool
+
+    async def aclose(self) -> None:
+        if self.pool is not None:
+            await self.pool.aclose()
 
     def new_external_id(
         self, message: OutboundMessage, *, inbox_settings: dict[str, Any]
@@ -276,11 +326,13 @@ class SmtpSender:
             return _failed(f"cannot build the message: {exc}", retry=False)
 
         deadline = asyncio.timeout(self._deadline)
+        recipient = message.recipient.address.strip()
         try:
             async with deadline:
-                client = await self._deliver(
-                    config, recipient=message.recipient.address.strip(), data=data
-                )
+                if self.pool is not None:
+                    await self._deliver_pooled(self.pool, config, recipient=recipient, data=data)
+                    return DeliveryResult("sent", external_id=message_id_header)
+                client = await self._deliver(config, recipient=recipient, data=data)
         except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
             if deadline.expired():
                 reason = f"{config.host}:{config.port} did not finish within {self._deadline:g} s"
@@ -291,8 +343,42 @@ class SmtpSender:
         await self._say_goodbye(client)
         return DeliveryResult("sent", external_id=message_id_header)
 
-    async def _deliver(self, config: SmtpConfig, *, recipient: str, data: bytes) -> aiosmtplib.SMTP:
-        """Connect, log in and hand over the message; returns the still open client."""
+    async def _deliver_pooled(
+        self, pool: SmtpPool, config: SmtpConfig, *, recipient: str, data: bytes
+    ) -> None:
+        """Hand over the message on a pooled connection (a new one if none is idle) and give
+        the connection back. One the server closed while it sat idle fails at its first
+        command, before any data went out: the message is tried once more on a new one."""
+        async with pool.slot(config):
+            client = pool.take(config)
+            if client is not None:
+                try:
+                    await self._hand_over(client, config, recipient=recipient, data=data)
+                except aiosmtplib.SMTPServerDisconnected:
+                    client = None
+                else:
+                    pool.give(config, client)
+                    return
+            client = await self._connect(config)
+            pool.opened += 1
+            await self._hand_over(client, config, recipient=recipient, data=data)
+            pool.give(config, client)
+
+    async def _hand_over(
+        self, client: aiosmtplib.SMTP, config: SmtpConfig, *, recipient: str, data: bytes
+    ) -> None:
+        try:
+            # Envelope: the inbox address, so bounces come back to the inbox. No per-command
+            # timeout here: a big message or a slow content scan after the final "." may
+            # take long, and giving up then risks a duplicate; the deadline bounds it.
+            await client.sendmail(config.address, [recipient], data, timeout=None)
+        except BaseException:
+            # Not a polite QUIT: after a timeout or a cancellation it could wait again.
+            client.close()
+            raise
+
+    async def _connect(self, config: SmtpConfig) -> aiosmtplib.SMTP:
+        """A connected, logged-in client."""
         client = aiosmtplib.SMTP(
             hostname=config.host,
             port=config.port,
@@ -308,14 +394,15 @@ class SmtpSender:
         try:
             if config.username is not None:
                 await client.login(config.username, config.password or "")
-            # Envelope: the inbox address, so bounces come back to the inbox. No per-command
-            # timeout here: a big message or a slow content scan after the final "." may
-            # take long, and giving up then risks a duplicate; the deadline bounds it.
-            await client.sendmail(config.address, [recipient], data, timeout=None)
         except BaseException:
-            # Not a polite QUIT: after a timeout or a cancellation it could wait again.
             client.close()
             raise
+        return client
+
+    async def _deliver(self, config: SmtpConfig, *, recipient: str, data: bytes) -> aiosmtplib.SMTP:
+        """Connect, log in and hand over the message; returns the still open client."""
+        client = await self._connect(config)
+        await self._hand_over(client, config, recipient=recipient, data=data)
         return client
 
     async def _say_goodbye(self, client: aiosmtplib.SMTP) -> None:

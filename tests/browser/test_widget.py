@@ -4,56 +4,49 @@ origin, whose own CSS is as hostile as CSS gets."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.chat_support import embed_page, make_agent_with_token, make_chat_inbox
+from tests.browser.conftest import Committed
 from tests.browser.support import assert_accessible, screenshot
 from tests.servers.static_site import static_site
 
 pytestmark = pytest.mark.browser
 
-HOSTILE_CSS = """
-* { all: unset; color: red !important; font-family: serif; }
-button { display: none !important; }
-div, span, svg { display: none; }
-body { display: block; padding: 2rem; background: #fffbe6; }
-"""
+
+@pytest.fixture(scope="module")
+def site_pages() -> dict[str, str]:
+    return {}
 
 
-def host_page(server_url: str, tag_attributes: str = 'data-inbox="support" async') -> str:
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-  <title>Acme Widgets</title>
-  <link rel="icon" href="data:,">
-  <style>{HOSTILE_CSS}</style>
-</head>
-<body>
-  <h1>Acme Widgets</h1>
-  <p>Our shop page. The chat launcher should sit in the bottom right corner.</p>
-  <button>A button of the page</button>
-  <script src="{server_url}/widget.js" {tag_attributes}></script>
-</body>
-</html>"""
-
-
-@pytest.fixture
-def site(server_url: str) -> Iterator[str]:
-    pages = {
-        "/": host_page(server_url),
-        # In document order (no async), so which tag comes first is certain.
-        "/twice": host_page(server_url, 'data-inbox="support"').replace(
-            "</body>", f'<script src="{server_url}/widget.js" data-inbox="other"></script></body>'
-        ),
-        "/no-inbox": host_page(server_url, ""),
-    }
-    with static_site(pages) as url:
+@pytest.fixture(scope="module")
+def site(site_pages: dict[str, str]) -> Iterator[str]:
+    with static_site(site_pages) as url:
         yield url
 
 
+@pytest.fixture(scope="module")
+async def inbox_key(
+    server_url: str, site: str, site_pages: dict[str, str], committed: Committed[Any]
+) -> str:
+    """A chat inbox that allows the site; its pages embed the widget for it."""
+    agent = await committed(lambda s: make_agent_with_token(s, name="Grace Hopper"))
+    key: str = (await make_chat_inbox(server_url, agent.token, origins=[site]))["public_key"]
+    site_pages["/"] = embed_page(server_url, key)
+    # In document order (no async), so which tag comes first is certain.
+    site_pages["/twice"] = embed_page(server_url, key, attributes="").replace(
+        "</body>", f'<script src="{server_url}/widget.js" data-inbox="other"></script></body>'
+    )
+    site_pages["/no-inbox"] = embed_page(server_url, key).replace(f'data-inbox="{key}"', "")
+    site_pages["/unknown-inbox"] = embed_page(server_url, "no-such-inbox")
+    return key
+
+
 async def test_the_launcher_appears_in_a_shadow_root_on_another_site(
-    page: Page, site: str, server_url: str
+    page: Page, site: str, server_url: str, inbox_key: str
 ) -> None:
     await page.goto(site + "/")
     launcher = page.get_by_role("button", name="Chat with us")
@@ -63,7 +56,7 @@ async def test_the_launcher_appears_in_a_shadow_root_on_another_site(
     host = page.locator("relaydesk-widget")
     assert await host.evaluate("el => el.shadowRoot !== null && el.parentElement === document.body")
     assert await page.evaluate("() => window.Relaydesk") == {
-        "inbox": "support",
+        "inbox": inbox_key,
         "server": server_url,
     }
     # The page's `* { all: unset; color: red !important }` and `button { display: none }`
@@ -88,7 +81,7 @@ async def test_the_launcher_appears_in_a_shadow_root_on_another_site(
     await expect(page.get_by_role("button", name="A button of the page")).to_be_hidden()
 
 
-async def test_the_launcher_is_accessible(page: Page, site: str) -> None:
+async def test_the_launcher_is_accessible(page: Page, site: str, inbox_key: str) -> None:
     await page.goto(site + "/")
     launcher = page.get_by_role("button", name="Chat with us")
     await expect(launcher).to_be_visible()
@@ -97,15 +90,17 @@ async def test_the_launcher_is_accessible(page: Page, site: str) -> None:
     await assert_accessible(page, within="relaydesk-widget")  # the page itself is not ours
 
 
-async def test_a_second_script_tag_adds_nothing(page: Page, site: str) -> None:
+async def test_a_second_script_tag_adds_nothing(page: Page, site: str, inbox_key: str) -> None:
     await page.goto(site + "/twice")
     await expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
     await page.wait_for_load_state("load")
     assert await page.locator("relaydesk-widget").count() == 1
-    assert await page.evaluate("() => window.Relaydesk.inbox") == "support"
+    assert await page.evaluate("() => window.Relaydesk.inbox") == inbox_key
 
 
-async def test_a_tag_without_an_inbox_warns_and_renders_nothing(page: Page, site: str) -> None:
+async def test_a_tag_without_an_inbox_warns_and_renders_nothing(
+    page: Page, site: str, inbox_key: str
+) -> None:
     async with page.expect_console_message(lambda m: "Relaydesk widget" in m.text) as message:
         await page.goto(site + "/no-inbox")
     warning = await message.value
@@ -113,3 +108,14 @@ async def test_a_tag_without_an_inbox_warns_and_renders_nothing(page: Page, site
     assert "data-inbox" in warning.text
     assert await page.locator("relaydesk-widget").count() == 0
     assert await page.evaluate("() => window.Relaydesk") is None
+
+
+async def test_an_unknown_inbox_warns_and_renders_nothing(
+    page: Page, site: str, inbox_key: str
+) -> None:
+    async with page.expect_console_message(lambda m: "Relaydesk widget" in m.text) as message:
+        await page.goto(site + "/unknown-inbox")
+    warning = await message.value
+    assert warning.type == "warning"
+    assert "no active chat inbox" in warning.text
+    assert await page.locator("relaydesk-widget").count() == 0

@@ -1,8 +1,6 @@
-// Starting the widget: read the script tag, announce the one global, mount the launcher.
+// Starting the widget: read the script tag, announce the one global, then start the chat.
 import { readConfig } from './config'
-import { mountLauncher } from './launcher'
-import { en } from './locale'
-import { defaultTheme } from './theme'
+import { startWidget } from './widget'
 
 export interface RelaydeskGlobal {
   readonly inbox: string
@@ -20,7 +18,7 @@ function whenBodyExists(start: () => void): void {
   else document.addEventListener('DOMContentLoaded', start, { once: true })
 }
 
-export function boot(script: Element | null): void {
+export function boot(script: Element | null, start = startWidget): void {
   if (window.Relaydesk) return // the tag is on the page twice: the first one wins
   const config = readConfig(script)
   if (typeof config === 'string') {
@@ -28,5 +26,5 @@ export function boot(script: Element | null): void {
     return
   }
   window.Relaydesk = Object.freeze({ inbox: config.inbox, server: config.server })
-  whenBodyExists(() => mountLauncher(document.body, config, en, defaultTheme))
+  whenBodyExists(() => void start(config))
 }

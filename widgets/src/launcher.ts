@@ -4,13 +4,12 @@
 // with the same rights and could patch attachShadow first), but it would hide the widget
 // from accessibility checkers, browser extensions and our own end-to-end tests.
 import type { WidgetConfig } from './config'
+import { h, ICONS, icon } from './dom'
 import type { Strings } from './locale'
 import styles from './styles.css?inline'
 import { applyTheme, type Theme } from './theme'
 
 export const HOST_TAG = 'relaydesk-widget'
-const SVG = 'http://www.w3.org/2000/svg'
-const CHAT_ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-5 4V6a2 2 0 0 1 1-2z'
 
 // Set inline with !important: the one element the page's stylesheets can select. A page
 // rule like `* { all: unset }` or `div { display: none }` loses to these.
@@ -18,14 +17,15 @@ const HOST_STYLE: [string, string][] = [
   ['all', 'initial'],
   ['display', 'block'],
   ['position', 'fixed'],
-  ['right', '20px'],
   ['bottom', '20px'],
   ['z-index', '2147483647'],
 ]
 
 export interface Mounted {
   host: HTMLElement
+  wrapper: HTMLElement
   launcher: HTMLButtonElement
+  setUnread(count: number): void
 }
 
 function adoptStyles(root: ShadowRoot): void {
@@ -42,39 +42,35 @@ function adoptStyles(root: ShadowRoot): void {
   }
 }
 
-function chatIcon(): SVGSVGElement {
-  const svg = document.createElementNS(SVG, 'svg')
-  svg.setAttribute('viewBox', '0 0 24 24')
-  svg.setAttribute('aria-hidden', 'true')
-  const path = document.createElementNS(SVG, 'path')
-  path.setAttribute('d', CHAT_ICON)
-  svg.append(path)
-  return svg
-}
-
 export function mountLauncher(
   parent: HTMLElement,
   config: WidgetConfig,
   strings: Strings,
   theme: Theme,
+  dir: 'ltr' | 'rtl' = 'ltr',
 ): Mounted {
   const host = document.createElement(HOST_TAG)
   for (const [property, value] of HOST_STYLE) host.style.setProperty(property, value, 'important')
+  // Right-to-left pages expect the launcher in the other corner.
+  host.style.setProperty(dir === 'rtl' ? 'left' : 'right', '20px', 'important')
   host.dataset.inbox = config.inbox
   const root = host.attachShadow({ mode: 'open' })
   adoptStyles(root)
 
-  const wrapper = document.createElement('div')
-  wrapper.className = 'root'
+  const wrapper = h('div', { class: 'root', dir })
   applyTheme(wrapper, theme)
-  const launcher = document.createElement('button')
-  launcher.type = 'button'
-  launcher.className = 'launcher'
-  launcher.setAttribute('aria-label', strings.openChat)
-  launcher.title = strings.openChat
-  launcher.append(chatIcon())
+  const launcher = h('button', { type: 'button', class: 'launcher', 'aria-label': strings.openChat, title: strings.openChat })
+  const badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true })
+  launcher.append(icon(ICONS.chat), badge)
   wrapper.append(launcher)
   root.append(wrapper)
   parent.append(host)
-  return { host, launcher }
+
+  const setUnread = (count: number) => {
+    badge.hidden = count === 0
+    badge.textContent = count > 9 ? '9+' : String(count)
+    const label = count ? `${strings.openChat}, ${strings.unread(count)}` : strings.openChat
+    launcher.setAttribute('aria-label', label)
+  }
+  return { host, wrapper, launcher, setUnread }
 }

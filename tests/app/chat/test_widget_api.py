@@ -128,8 +128,13 @@ async def test_widget_config_is_public_and_the_secret_stays_secret(
         headers={"Origin": "https://evil.example"},
     )
     assert "access-control-allow-origin" not in other.headers
-    missing = await client.get("/api/v1/widget/config", params={"inbox": "nope"})
+    missing = await client.get(
+        "/api/v1/widget/config", params={"inbox": "nope"}, headers={"Origin": SHOP}
+    )
     assert missing.status_code == 404
+    # The widget on the page may read why (it warns and stays away), not a CORS failure.
+    assert missing.headers["access-control-allow-origin"] == SHOP
+    assert missing.json()["code"] == "inbox_not_found"
 
 
 async def test_sessions_check_origin_pre_chat_and_continue_with_the_old_token(
@@ -153,6 +158,7 @@ async def test_sessions_check_origin_pre_chat_and_continue_with_the_old_token(
         headers={"Origin": SHOP},
     )
     assert bad.status_code == 422
+    assert bad.headers["access-control-allow-origin"] == SHOP  # the form shows each problem
     assert sorted(e["field"] for e in bad.json()["errors"]) == [
         "pre_chat.email", "pre_chat.name", "pre_chat.shoe_size",
     ]  # fmt: skip
@@ -207,3 +213,40 @@ async def test_identity_counts_only_with_a_valid_hmac_and_joins_the_email_contac
     ticket = await db_session.get(Ticket, chat.ticket.id)
     assert ticket is not None
     assert (ticket.channel, ticket.inbox_id) == ("chat", inbox["id"])
+
+
+async def test_an_email_to_reply_to_may_be_given_without_a_form(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
+    """Offline, the widget asks where to reply, though the inbox has no pre-chat form."""
+    inbox = await _inbox(client, await _admin(db_session))
+    bad = await client.post(
+        "/api/v1/widget/sessions",
+        json={"inbox": inbox["public_key"], "pre_chat": {"email": "not-an-address"}},
+        headers={"Origin": SHOP},
+    )
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["pre_chat.email"]
+    await _session(
+        client, inbox["public_key"], pre_chat={"name": "Grace", "email": "Grace@Example.com"}
+    )
+    visitor = await db_session.scalar(select(ChatVisitor).where(ChatVisitor.name == "Grace"))
+    assert visitor is not None
+    assert visitor.email == "grace@example.com"
+
+
+async def test_the_browser_may_ask_before_posting_json(client: AsyncClient) -> None:
+    """A JSON POST from another origin is preflighted; without this answer no browser
+    would ever start a session."""
+    response = await client.options(
+        "/api/v1/widget/sessions",
+        headers={
+            "Origin": SHOP,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == SHOP
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert response.headers["access-control-allow-headers"].lower() == "content-type"

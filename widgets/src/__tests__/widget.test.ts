@@ -64,17 +64,41 @@ describe('the launcher', () => {
 describe('boot', () => {
   const tag = () => scriptTag('https://help.example.test/widget.js', { 'data-inbox': 'support' })
 
-  it('announces window.Relaydesk and mounts one launcher, even when loaded twice', () => {
-    boot(tag())
-    boot(scriptTag('https://other.test/widget.js', { 'data-inbox': 'other' }))
+  it('announces window.Relaydesk and starts once, even when loaded twice', () => {
+    const start = vi.fn(async () => null)
+    boot(tag(), start)
+    boot(scriptTag('https://other.test/widget.js', { 'data-inbox': 'other' }), start)
     expect(window.Relaydesk).toEqual({ inbox: 'support', server: 'https://help.example.test' })
     expect(Object.isFrozen(window.Relaydesk)).toBe(true)
-    expect(document.querySelectorAll(HOST_TAG)).toHaveLength(1)
+    expect(start).toHaveBeenCalledTimes(1)
+    expect(start).toHaveBeenCalledWith({ inbox: 'support', server: 'https://help.example.test' })
+  })
+
+  it('passes the locale and a signed-in user from the tag', () => {
+    const start = vi.fn(async () => null)
+    boot(
+      scriptTag('https://help.example.test/widget.js', {
+        'data-inbox': 'support',
+        'data-locale': 'ar',
+        'data-user-id': 'u-7',
+        'data-user-email': 'grace@example.test',
+        'data-user-hmac': 'abc123',
+      }),
+      start,
+    )
+    expect(start).toHaveBeenCalledWith({
+      inbox: 'support',
+      server: 'https://help.example.test',
+      locale: 'ar',
+      identity: { user_id: 'u-7', email: 'grace@example.test', hmac: 'abc123' },
+    })
   })
 
   it('warns and stays away from the page when the tag is wrong', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
-    boot(scriptTag('https://help.example.test/widget.js'))
+    const start = vi.fn(async () => null)
+    boot(scriptTag('https://help.example.test/widget.js'), start)
+    expect(start).not.toHaveBeenCalled()
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^Relaydesk widget: .*data-inbox/))
     expect(window.Relaydesk).toBeUndefined()
     expect(document.querySelector(HOST_TAG)).toBeNull()
