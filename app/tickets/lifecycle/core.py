@@ -95,11 +95,53 @@ async def claim_seqs(
 WRITE_TIMELINE = text(
     """
 INSERT INTO ticket_events (ticket_id, seq, type, at, actor_type, actor_id, data)
-SELECT CAST(:ticket_id AS bigint), e.seq, e.type, CAST(:at AS timestamptz),
-       CAST(:actor_type AS varchar), CAST(:actor_id AS bigint), e.data
-FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(seq bigint, type varchar, data jsonb)
+SELECT e.ticket_id, e.seq, e.type, CAST(:at AS timestamptz), e.actor_type, e.actor_id, e.data
+FROM jsonb_to_recordset(CAST(:events AS jsonb))
+     AS e(ticket_id bigint, seq bigint, type varchar, actor_type varchar, actor_id bigint,
+          data jsonb)
 """
 )
+
+
+@dataclass(frozen=True)
+class TicketEvents:
+    """Events of one ticket, numbered from `first_seq`, caused by `actor`."""
+
+    ticket_id: int
+    first_seq: int
+    events: Sequence[Event]
+    actor: EventActor
+
+
+async def write_events_of(
+    session: AsyncSession, batches: Sequence[TicketEvents], *, now: datetime
+) -> None:
+    """The timeline rows of any number of tickets' events in one statement, and their
+    outbox rows (the outbox payload is the event's data)."""
+    timeline: list[dict[str, Any]] = [
+        {
+            "ticket_id": batch.ticket_id,
+            "seq": batch.first_seq + i,
+            "type": event.type,
+            "actor_type": batch.actor.type,
+            "actor_id": batch.actor.id,
+            "data": event.data,
+        }
+        for batch in batches
+        for i, event in enumerate(batch.events)
+    ]
+    if not timeline:
+        return
+    events = json.dumps(timeline, separators=(",", ":"))
+    await session.execute(WRITE_TIMELINE, {"events": events, "at": now})
+    # The outbox rows through the ORM: same-node realtime delivery (app.realtime.local)
+    # takes them from the session when it commits, and not if their savepoint rolls back;
+    # the next flush writes them in one multi-row statement.
+    for row in timeline:
+        emit(
+            session, topic=row["type"], ticket_id=row["ticket_id"], seq=row["seq"],
+            payload=row["data"],
+        )  # fmt: skip
 
 
 async def write_events(
@@ -111,23 +153,5 @@ async def write_events(
     actor: EventActor,
     now: datetime,
 ) -> None:
-    """The events' timeline rows and their outbox rows (the outbox payload is the data)."""
-    if not events:
-        return
-    timeline: list[dict[str, Any]] = [
-        {"seq": first_seq + i, "type": e.type, "data": e.data} for i, e in enumerate(events)
-    ]
-    await session.execute(
-        WRITE_TIMELINE,
-        {
-            "ticket_id": ticket_id,
-            "events": json.dumps(timeline, separators=(",", ":")),
-            "at": now,
-            "actor_type": actor.type,
-            "actor_id": actor.id,
-        },
-    )
-    # The outbox rows through the ORM: same-node realtime delivery (app.realtime.local)
-    # takes them from the session when it commits, and not if their savepoint rolls back.
-    for row in timeline:
-        emit(session, topic=row["type"], ticket_id=ticket_id, seq=row["seq"], payload=row["data"])
+    """`write_events_of` for one ticket."""
+    await write_events_of(session, [TicketEvents(ticket_id, first_seq, events, actor)], now=now)
