@@ -45,7 +45,8 @@ CONSOLE_SOURCES := $(shell find app/console/src -type f ! -name api.d.ts) \
 WIDGET_SOURCES := $(shell find widgets/src -type f) widgets/vite.config.ts
 PYTHON_SOURCES := $(shell find app channels routing knowledge_base widgets -name '*.py')
 
-.PHONY: help run test lint format bench bench-email bench-routing migrate services system-packages install \
+.PHONY: help run test lint format bench bench-email bench-relay bench-console screenshots bench-routing migrate services \
+	system-packages install \
 	migrations-check clean frontend frontend-install frontend-check types
 
 help: ## List the targets
@@ -77,6 +78,15 @@ bench: install services ## API load benchmark (scratch database relaydesk_bench;
 
 bench-email: system-packages install services ## Email ingest benchmark: 5,000 messages via dovecot IMAP (see bench/README.md)
 	$(BIN)/python bench/email_ingest.py
+
+bench-relay: install services ## Outbox relay latency: 5,000 events from 8 writers, commit -> Redis publish (see bench/README.md)
+	$(BIN)/python bench/relay_latency.py
+
+bench-console: system-packages install services frontend ## Console in Chromium on 100,000 tickets: first load, API while moving, live list, JS size (see bench/README.md)
+	$(BIN)/python bench/console.py
+
+screenshots: system-packages install services frontend ## The README's console screenshots on `relaydesk seed-demo` data (docs/screenshots/)
+	$(BIN)/python scripts/screenshots.py
 
 bench-routing: install ## Routing core benchmark: 500 agents x 5,000 queued tickets, SLA computations (see bench/README.md)
 	$(BIN)/python bench/routing.py

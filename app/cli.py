@@ -164,7 +164,13 @@ def migrate() -> None:
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log every request (default: on, off when RELAYDESK_ENV=production: a line per "
+    "request is a measurable share of a small request's time).",
+)
+def serve(host: str, port: int, workers: int, access_log: bool | None) -> None:
     """Run the web app (no worker; run `relaydesk worker` next to it)."""
     from app.realtime.runtime import server_options
     from app.startup import check_services
@@ -177,6 +183,7 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        access_log=settings.is_dev if access_log is None else access_log,
         **server_options(settings),
         **uvicorn_options(settings.http),
     )

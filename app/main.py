@@ -51,7 +51,7 @@ from app.http.openapi import StrictInputSchemaPlugin, document_routes
 from app.http.requests import JsonSafeRequest, answer_options
 from app.inbound.controller import InboundController, InboundEmailController
 from app.inboxes.controller import InboxController
-from app.inboxes.service import SettingsValidators
+from app.inboxes.service import ConnectionTests, SettingsValidators
 from app.ingest.webhooks import WebhookAdapters
 from app.outbox.controller import DeadLetterController
 from app.realtime.controller import REALTIME_ROUTES
@@ -68,6 +68,7 @@ from app.tickets.hooks import LifecycleHooks, install_hooks
 from app.views.controller import ViewController
 from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
+from channels.email.connection import check_email_connection
 from channels.email.settings import validate_email_settings
 from routing.sla.engine import RoutingSlaEngine, install_sla_hooks
 from widgets import DIST as WIDGET_DIST
@@ -77,6 +78,8 @@ CHANNEL_SETTINGS_VALIDATORS: SettingsValidators = {
     "email": validate_email_settings,
     "chat": validate_chat_settings,
 }
+# ... and each channel's connection test ("connect a mailbox": sign in to IMAP and SMTP).
+CONNECTION_TESTS: ConnectionTests = {"email": check_email_connection}
 # The chat channel's adapter (settings, identity verification) for the widget and sockets.
 CHAT_ADAPTER: ChatChannel = ChatAdapter()
 # The front ends' builds inside the installed packages (package data); tests pass their own.
@@ -160,6 +163,7 @@ def create_app(
     redis: Redis | None = None,
     clock: Clock = utc_now,
     settings_validators: SettingsValidators = CHANNEL_SETTINGS_VALIDATORS,
+    connection_tests: ConnectionTests | None = None,
     assets: BuiltAssets = BUILT_ASSETS,
     hooks: LifecycleHooks | None = None,
     webhook_adapters: WebhookAdapters | None = None,
@@ -267,6 +271,7 @@ def create_app(
     app.state.supervisor = app_supervisor
     app.state.secret_box = SecretBox(settings.security.secret_key)
     app.state.settings_validators = settings_validators
+    app.state.connection_tests = CONNECTION_TESTS if connection_tests is None else connection_tests
     app.state.webhook_adapters = WEBHOOK_ADAPTERS if webhook_adapters is None else webhook_adapters
     app.state.attachment_store = AttachmentStore(settings.storage)
     app.state.search_health = search_health

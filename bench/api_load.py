@@ -7,9 +7,12 @@ It creates the scratch database `relaydesk_bench` (dropped at the end unless --k
 migrates it, creates an admin with `relaydesk create-admin`, and starts
 `relaydesk serve --workers 2` on a free port. Then:
 
-1. creates tickets through `POST /api/v1/tickets` at 32 concurrent clients;
-2. bulk-loads the database to 100,000 tickets with SQL, ANALYZEs, and times the first page
-   of `GET /api/v1/tickets` under each filter;
+0. runs `bench/limit.sh`: pgbench with Relaydesk's create transaction on its own schema,
+   the rate PostgreSQL alone sustains here (skip with --no-limit);
+1. creates tickets through `POST /api/v1/tickets` at 16 concurrent clients and prints
+   their rate as a share of that limit;
+2. bulk-loads the database to 100,000 and then 1,000,000 tickets with SQL, ANALYZEs, and
+   times the first page of `GET /api/v1/tickets` under each filter at each size;
 3. prints `EXPLAIN (ANALYZE, BUFFERS)` of the application's own list statements.
 
 Results go to bench/results/api_load-<time>.json. See bench/README.md.
@@ -22,7 +25,9 @@ import asyncio
 import json
 import os
 import platform
+import re
 import secrets
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +56,8 @@ DATABASE = "relaydesk_bench"
 ADMIN_EMAIL = "bench-admin@bench.relaydesk.test"
 CREATE_P99_TARGET_MS = 25.0
 LIST_P99_TARGET_MS = 30.0
+# API creates a second as a share of what PostgreSQL alone sustains (bench/limit.sh).
+LIMIT_SHARE_TARGET = 0.5
 PRIORITIES = ("low", "normal", "normal", "normal", "high", "urgent")
 
 
@@ -93,6 +100,28 @@ async def phase_create(client: httpx.AsyncClient, *, count: int, concurrency: in
             on_done=lambda: bar.advance(task),
         )
     return sample
+
+
+def run_limit(clients: int) -> dict[str, float]:
+    """bench/limit.sh's transactions per second, by transaction shape; its output is shown."""
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "bench" / "limit.sh")],
+        cwd=ROOT,
+        env={**os.environ, "CLIENTS": str(clients), "PYTHON": sys.executable},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    rates: dict[str, float] = {}
+    for line in process.stdout:
+        if found := re.fullmatch(r"limit_tps_(\w+)=([\d.]+)", line.strip()):
+            rates[found[1]] = float(found[2])
+        else:
+            console.print(line.rstrip(), highlight=False, markup=False)
+    if process.wait() != 0 or "full" not in rates:
+        raise RuntimeError("bench/limit.sh failed (its output is above)")
+    return rates
 
 
 async def list_filters(
@@ -220,9 +249,20 @@ def report(results: dict[str, Any]) -> None:
             results["create"],
             CREATE_P99_TARGET_MS,
         )
-    for name, summary in results.get("list", {}).items():
-        row(f"GET /tickets {name}", summary, LIST_P99_TARGET_MS)
+    for total, lists in results.get("lists", {}).items():
+        for name, summary in lists.items():
+            row(f"GET /tickets {name} @ {int(total):,}", summary, LIST_P99_TARGET_MS)
     console.print(table)
+    if (limit := results.get("limit")) and "create" in results:
+        share = results["create"]["throughput_rps"] / limit["full"]
+        style = "green" if share >= LIMIT_SHARE_TARGET else "red"
+        console.print(
+            f"PostgreSQL alone (bench/limit.sh, {results['config']['concurrency']} clients): "
+            f"{limit['full']:,.0f} create transactions/s "
+            f"({limit.get('minimal', float('nan')):,.0f}/s for lookup + ticket + message + "
+            f"outbox only); the API created {results['create']['throughput_rps']:,.0f}/s: "
+            f"[{style}]{share:.1%}[/] of the limit (target {LIMIT_SHARE_TARGET:.0%})"
+        )
     for name, plan in results.get("explain", {}).items():
         if plan["seq_scan"]:
             console.print(f"[red]not index-backed:[/] {name}")
@@ -256,6 +296,10 @@ async def main(args: argparse.Namespace) -> int:
         "targets": {"create_p99_ms": CREATE_P99_TARGET_MS, "list_p99_ms": LIST_P99_TARGET_MS},
     }
 
+    if args.limit:
+        console.rule("phase 0: what PostgreSQL alone sustains (bench/limit.sh)")
+        results["limit"] = run_limit(args.concurrency)
+
     with console.status(f"creating and migrating {DATABASE}"):
         await recreate_database(DATABASE)
         migrate(url)
@@ -279,29 +323,33 @@ async def main(args: argparse.Namespace) -> int:
             create = await phase_create(client, count=args.creates, concurrency=args.concurrency)
             results["create"] = create.summary()
 
-            console.rule(f"phase 2: {args.total:,} tickets, filtered first pages")
             conn = await asyncpg.connect(SERVER_DSN + "/" + DATABASE)
             try:
-                with console.status("bulk-loading tickets and running ANALYZE"):
-                    loaded = await load(conn, total=args.total, now=now)
-                console.print(
-                    f"{loaded.tickets:,} tickets, {loaded.contacts:,} contacts, "
-                    f"{len(loaded.agents)} agents, {len(loaded.teams)} teams "
-                    f"(loaded in {loaded.seconds:.1f}s)"
-                )
-                results["dataset"] = {
-                    "tickets": loaded.tickets,
-                    "contacts": loaded.contacts,
-                    "load_seconds": round(loaded.seconds, 1),
-                }
-                filters = await list_filters(conn, loaded, now)
-                results["filters"] = filters
-                samples = await phase_list(
-                    client, filters, count=args.list_requests, concurrency=args.list_concurrency
-                )
-                results["list"] = {name: s.summary() for name, s in samples.items()}
+                results["lists"] = {}
+                for total in args.totals:
+                    console.rule(f"phase 2: {total:,} tickets, filtered first pages")
+                    with console.status("bulk-loading tickets and running ANALYZE"):
+                        loaded = await load(conn, total=total, now=now)
+                    console.print(
+                        f"{loaded.tickets:,} tickets, {loaded.contacts:,} contacts, "
+                        f"{len(loaded.agents)} agents, {len(loaded.teams)} teams "
+                        f"(loaded in {loaded.seconds:.1f}s)"
+                    )
+                    results.setdefault("dataset", {})[total] = {
+                        "tickets": loaded.tickets,
+                        "contacts": loaded.contacts,
+                        "load_seconds": round(loaded.seconds, 1),
+                    }
+                    filters = await list_filters(conn, loaded, now)
+                    results["filters"] = filters
+                    samples = await phase_list(
+                        client, filters, count=args.list_requests, concurrency=args.list_concurrency
+                    )
+                    results["lists"][total] = {name: s.summary() for name, s in samples.items()}
+                # The charts (bench/charts.py) draw the first size.
+                results["list"] = results["lists"][args.totals[0]]
 
-                console.rule("phase 3: query plans of the list statements")
+                console.rule(f"phase 3: query plans of the list statements at {total:,} tickets")
                 admin_id = await conn.fetchval(
                     "SELECT id FROM agents WHERE email = $1", ADMIN_EMAIL
                 )
@@ -331,10 +379,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--creates", type=int, default=5000, help="tickets created via the API")
     parser.add_argument(
-        "--concurrency", type=int, default=32, help="concurrent clients for creates"
+        "--concurrency", type=int, default=16, help="concurrent clients for creates"
     )
     parser.add_argument(
-        "--total", type=int, default=100_000, help="tickets in the database for lists"
+        "--totals",
+        type=lambda text: sorted(int(n) for n in text.split(",")),
+        default=[100_000, 1_000_000],
+        help="database sizes the lists are timed at (comma-separated ticket counts)",
+    )
+    parser.add_argument(
+        "--no-limit",
+        dest="limit",
+        action="store_false",
+        help="skip bench/limit.sh (the pgbench ceiling)",
     )
     parser.add_argument("--list-requests", type=int, default=300, help="requests per list filter")
     parser.add_argument("--list-concurrency", type=int, default=8)
@@ -346,7 +403,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.creates, args.total, args.list_requests = 500, 10_000, 50
+        args.creates, args.totals, args.list_requests = 500, [10_000], 50
     return args
 
 

@@ -175,7 +175,8 @@ SHORT_NAMES = {
 
 
 def api_chart(result: dict[str, Any]) -> dict[str, str]:
-    rows = [("POST create (x32)", result["create"], result["targets"]["create_p99_ms"])]
+    clients = result["config"]["concurrency"]
+    rows = [(f"POST create (x{clients})", result["create"], result["targets"]["create_p99_ms"])]
     rows += [
         (f"GET {SHORT_NAMES.get(name, name)}", summary, result["targets"]["list_p99_ms"])
         for name, summary in result["list"].items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, team_members
@@ -15,7 +15,7 @@ from app.auth.actor import Actor, require_admin
 from app.auth.models import ApiToken
 from app.auth.throttle import LoginThrottle
 from app.auth.tokens import new_token, revoke_tokens, token_hash
-from app.auth.two_factor import check_sign_in_code, pending_for
+from app.auth.two_factor import check_sign_in_code, pending_expression
 from app.errors import NotAuthenticated, NotFound, ValidationFailed
 from app.security.crypto import SecretBox
 from app.security.passwords import verify_password
@@ -119,43 +119,56 @@ async def do_create_personal_token(
     )
 
 
-async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datetime) -> Actor:
-    row = (
-        await session.execute(
-            select(ApiToken, Agent.role, Agent.is_active)
-            .join(Agent, Agent.id == ApiToken.agent_id)
-            .where(ApiToken.token_hash == token_hash(raw))
+def _caller_query() -> Select[ApiToken, str, bool, list[int] | None, bool]:
+    team_ids = (
+        select(func.array_agg(team_members.c.team_id))
+        .where(team_members.c.agent_id == ApiToken.agent_id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            ApiToken,
+            Agent.role,
+            Agent.is_active,
+            team_ids,
+            pending_expression(ApiToken.agent_id, Agent.role),
         )
-    ).one_or_none()
+        .join(Agent, Agent.id == ApiToken.agent_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
+# Built once: every request runs it, and a statement built per call would pay for its
+# construction and cache key each time.
+CALLER_QUERY = _caller_query()
+
+
+async def resolve_actor(session: AsyncSession, raw: str, *, via: str, now: datetime) -> Actor:
+    """The caller behind a token, in one query: the token, the agent's role, their teams
+    and whether they must enrol a second factor first."""
+    row = (await session.execute(CALLER_QUERY, {"token_hash": token_hash(raw)})).one_or_none()
     if row is None:
         raise NotAuthenticated("the token is not valid", code="invalid_token")
-    token, role, is_active = row
+    token, role, is_active, teams, must_enrol = row
     if token.revoked_at is not None or not is_active:
         raise NotAuthenticated("the token was revoked", code="invalid_token")
     if token.expires_at <= now:
         raise NotAuthenticated("the token has expired", code="token_expired")
     if (via == "cookie") != (token.kind == "cookie"):
         raise NotAuthenticated("the token is not valid here", code="invalid_token")
-    team_ids = (
-        await session.scalars(
-            select(team_members.c.team_id).where(team_members.c.agent_id == token.agent_id)
-        )
-    ).all()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         await session.execute(
             update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
         )
-    # A sign-in (not an integration's personal token) of someone who must enrol a second
-    # factor first.
-    pending = token.kind != "personal" and await pending_for(session, token.agent_id, role)
     return Actor(
         agent_id=token.agent_id,
         role=role,
-        team_ids=frozenset(team_ids),
+        team_ids=frozenset(teams or ()),
         scopes=frozenset(token.scopes),
         token_id=token.id,
         via=via,
-        two_factor_pending=pending,
+        # A sign-in (not an integration's personal token) of someone who must enrol first.
+        two_factor_pending=token.kind != "personal" and bool(must_enrol),
     )
 
 

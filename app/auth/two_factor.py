@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, not_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.agents.models import Agent
 from app.audit.service import record
@@ -218,16 +219,13 @@ async def recovery_codes_left(session: AsyncSession, agent_id: int) -> int:
     return len(factor.recovery_code_hashes) if factor else 0
 
 
-async def pending_for(session: AsyncSession, agent_id: int, role: str) -> bool:
-    """Whether the agent must still enrol before working."""
-    if role not in STAFF_ROLES:
-        return False
-    policy = await security_policy(session)
-    if not policy.require_two_factor_for_staff:
-        return False
-    found = await session.scalar(
-        select(TwoFactor.agent_id).where(
-            TwoFactor.agent_id == agent_id, TwoFactor.confirmed_at.is_not(None)
-        )
+def pending_expression(
+    agent_id: QueryableAttribute[int], role: QueryableAttribute[str]
+) -> ColumnElement[bool]:
+    """Whether the agent must still enrol before working, as SQL: the caller is resolved in
+    the same query as its token."""
+    required = exists().where(
+        SecurityPolicy.id == 1, SecurityPolicy.require_two_factor_for_staff.is_(True)
     )
-    return found is None
+    has_factor = exists().where(TwoFactor.agent_id == agent_id, TwoFactor.confirmed_at.is_not(None))
+    return and_(role.in_(sorted(STAFF_ROLES)), required, not_(has_factor))

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,21 +54,24 @@ def _candidates(identities: Sequence[Identity]) -> list[tuple[str, str]]:
     return pairs
 
 
+# Built once (every ticket and message from a customer runs it): the (kind, value) pairs
+# are one expanding parameter, so the statement's text and cache key never change.
+OWNERS_QUERY = (
+    select(ContactIdentity.kind, ContactIdentity.value, Contact)
+    .join(Contact, Contact.id == ContactIdentity.contact_id)
+    .where(
+        tuple_(ContactIdentity.kind, ContactIdentity.value).in_(bindparam("pairs", expanding=True))
+    )
+)
+
+
 async def _owners(
     session: AsyncSession, identities: Sequence[Identity]
 ) -> dict[tuple[str, str], Contact]:
     pairs = _candidates(identities)
     if not pairs:
         return {}
-    rows = (
-        await session.execute(
-            select(ContactIdentity.kind, ContactIdentity.value, Contact)
-            .join(Contact, Contact.id == ContactIdentity.contact_id)
-            .where(
-                or_(*((ContactIdentity.kind == k) & (ContactIdentity.value == v) for k, v in pairs))
-            )
-        )
-    ).all()
+    rows = (await session.execute(OWNERS_QUERY, {"pairs": pairs})).all()
     return {(kind, value): contact for kind, value, contact in rows}
 
 

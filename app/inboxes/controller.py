@@ -9,8 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor, require_admin
 from app.http.params import Cursor, PageSize
-from app.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
+from app.inboxes.schemas import (
+    ConnectionCheckOut,
+    ConnectionTestIn,
+    ConnectionTestOut,
+    InboxCreate,
+    InboxOut,
+    InboxUpdate,
+)
 from app.inboxes.service import (
+    ConnectionTests,
     SettingsValidators,
     do_create_inbox,
     do_delete_inbox,
@@ -18,6 +26,7 @@ from app.inboxes.service import (
     get_inbox,
     inbox_out,
     list_inboxes,
+    test_connection,
 )
 from app.pagination import DEFAULT_LIMIT
 from app.schemas import Page
@@ -34,13 +43,39 @@ def provide_settings_validators(state: State) -> SettingsValidators:
     return validators
 
 
+def provide_connection_tests(state: State) -> ConnectionTests:
+    tests: ConnectionTests = state.connection_tests
+    return tests
+
+
 class InboxController(Controller):
     path = "/api/v1/inboxes"
     tags = ["inboxes"]
     dependencies = {
         "secret_box": Provide(provide_secret_box, sync_to_thread=False),
         "validators": Provide(provide_settings_validators, sync_to_thread=False),
+        "connection_tests": Provide(provide_connection_tests, sync_to_thread=False),
     }
+
+    @post(
+        "/connection-test",
+        status_code=200,
+        summary="Try an inbox's settings against its servers before saving them (admins); "
+        "each step says what failed",
+    )
+    async def connection_test(
+        self,
+        data: ConnectionTestIn,
+        actor: Actor,
+        validators: SettingsValidators,
+        connection_tests: ConnectionTests,
+    ) -> ConnectionTestOut:
+        require_admin(actor)
+        checks = await test_connection(
+            connection_tests, validators, channel=data.channel, settings=data.settings
+        )
+        out = [ConnectionCheckOut(step=c.step, ok=c.ok, detail=c.detail) for c in checks]
+        return ConnectionTestOut(ok=all(c.ok for c in out), checks=out)
 
     @get("/", summary="List inboxes, newest first; filter by channel or active state")
     async def index(

@@ -50,3 +50,23 @@ class InboxOut(Output):
     public_key: str
     created_at: datetime
     updated_at: datetime
+
+
+class ConnectionTestIn(Input):
+    """The settings of an inbox about to be connected (as for `InboxCreate`)."""
+
+    channel: InboxChannelName
+    settings: Any = msgspec.field(default_factory=dict)  # a JSON object; see InboxCreate
+
+
+class ConnectionCheckOut(Output):
+    # "imap", "smtp", ...: the step, in the order they ran.
+    step: str
+    ok: bool
+    # What the server said, or what was done; never a secret.
+    detail: str
+
+
+class ConnectionTestOut(Output):
+    ok: bool
+    checks: list[ConnectionCheckOut]

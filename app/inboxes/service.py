@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import select
@@ -35,6 +35,20 @@ SettingsValidator = Callable[[dict[str, Any]], None]
 # A validator with a `structured_keys` attribute lets those keys hold lists and objects
 # (the chat inbox's allowed origins and pre-chat fields); every other value stays flat.
 SettingsValidators = Mapping[str, SettingsValidator]
+
+
+class ConnectionCheck(Protocol):
+    @property
+    def step(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def detail(self) -> str: ...
+
+
+# Per-channel connection tests (the email channel signs in to IMAP and SMTP), passed in by
+# the composition root like the validators: settings in, one check per step out.
+ConnectionTests = Mapping[str, Callable[[dict[str, Any]], Awaitable[Sequence[ConnectionCheck]]]]
 
 MAX_SETTINGS = 64
 MAX_KEY_LENGTH = 100
@@ -296,3 +310,21 @@ async def do_delete_inbox(session: AsyncSession, *, actor_id: int | None, inbox_
         entity_id=inbox_id,
         before=before,
     )
+
+
+async def test_connection(
+    tests: ConnectionTests,
+    validators: SettingsValidators,
+    *,
+    channel: str,
+    settings: Any,
+) -> list[ConnectionCheck]:
+    """Try the settings against the servers they name; a channel without a test (chat,
+    webhooks) is a 422, settings of the wrong shape too, naming the field."""
+    check_channel(channel)
+    run = tests.get(channel)
+    if run is None:
+        raise ValidationFailed.field("channel", "has no connection test: nothing to connect to")
+    values = check_settings(settings, structured=structured_keys(validators, channel))
+    _run_channel_validator(validators, channel, values, {})
+    return list(await run(values))

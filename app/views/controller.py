@@ -36,6 +36,14 @@ from app.views.service import (
 )
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
+MAX_IDS = 200
+TicketIds = Annotated[
+    list[int] | None,
+    Parameter(
+        max_items=MAX_IDS,
+        description="Only these tickets, those of them in the view (`ids=1&ids=2`)",
+    ),
+]
 
 
 def view_out(view: View, count: int, actor: Actor) -> ViewOut:
@@ -80,9 +88,12 @@ class ViewController(Controller):
         now: datetime,
         limit: Limit = DEFAULT_LIMIT,
         cursor: str | None = None,
+        ids: TicketIds = None,
     ) -> Page[ViewTicket]:
         view = await access_view(db_session, actor, key, now=now)
-        rows, next_cursor = await view_tickets(db_session, actor, view, limit=limit, cursor=cursor)
+        rows, next_cursor = await view_tickets(
+            db_session, actor, view, limit=limit, cursor=cursor, ids=ids or ()
+        )
         return Page(items=[view_ticket(t, c) for t, c in rows], next_cursor=next_cursor)
 
     @post("/", summary="Save a view: personal, or shared with a team or everyone")

@@ -7,7 +7,7 @@ outside their teams, not even as a number.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -148,10 +148,21 @@ async def access_saved_view(
 
 
 async def view_tickets(
-    session: AsyncSession, actor: Actor, view: View, *, limit: int, cursor: str | None
+    session: AsyncSession,
+    actor: Actor,
+    view: View,
+    *,
+    limit: int,
+    cursor: str | None,
+    ids: Sequence[int] = (),
 ) -> tuple[list[tuple[Ticket, Contact]], str | None]:
-    """A page of the view's tickets, newest first, each with its contact (one query)."""
-    tickets = paginate(readable_tickets(actor, view.filters), Ticket.id, limit=limit, cursor=cursor)
+    """A page of the view's tickets, newest first, each with its contact (one query).
+    `ids`: only those of these tickets that are in the view (a live list checking whether
+    the tickets it heard changed are still in it)."""
+    readable = readable_tickets(actor, view.filters)
+    if ids:
+        readable = readable.where(Ticket.id.in_(sorted(set(ids))))
+    tickets = paginate(readable, Ticket.id, limit=limit, cursor=cursor)
     inner = tickets.subquery()
     stmt = (
         select(Ticket, Contact)

@@ -118,6 +118,7 @@ CASES = [
     Case("GET", "/api/v1/inboxes", "agent", p("/api/v1/inboxes")),
     Case("GET", "/api/v1/inboxes/{inbox_id:int}", "agent", p("/api/v1/inboxes/{inbox}")),
     Case("POST", "/api/v1/inboxes", "admin", p("/api/v1/inboxes"), lambda w: {"name": "API", "channel": "api", "settings": {}}),
+    Case("POST", "/api/v1/inboxes/connection-test", "admin", p("/api/v1/inboxes/connection-test"), lambda w: {"channel": "api", "settings": {}}),
     Case("PATCH", "/api/v1/inboxes/{inbox_id:int}", "admin", p("/api/v1/inboxes/{inbox}"), lambda w: {"name": "Renamed"}),
     Case("DELETE", "/api/v1/inboxes/{inbox_id:int}", "admin", p("/api/v1/inboxes/{inbox}")),
     Case("GET", "/api/v1/inboxes/{inbox_id:int}/emails", "admin", p("/api/v1/inboxes/{inbox}/emails")),

@@ -231,13 +231,18 @@ def test_openapi_writes_the_document_without_any_service(
     assert json.loads(printed.stdout) == document
 
 
-def test_serve_answers_healthz(relaydesk_env: dict[str, str]) -> None:
+@pytest.mark.parametrize(("flags", "logged"), [((), True), (("--no-access-log",), False)])
+def test_serve_answers_healthz_and_logs_requests_unless_told_not_to(
+    relaydesk_env: dict[str, str], flags: tuple[str, ...], logged: bool
+) -> None:
     port = free_port()
-    with started("serve", "--port", str(port), env=relaydesk_env) as process:
+    with started("serve", "--port", str(port), *flags, env=relaydesk_env) as process:
         response = wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
 
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
+    assert process.stdout is not None
+    assert ('"GET /healthz HTTP/1.1" 200' in process.stdout.read()) is logged
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import App from './App.vue'
 import { api, apiKey } from './api/client'
 import { createConsoleRouter } from './router'
 import { createDirectoryStore, directoryKey } from './stores/directory'
+import { createLive, liveKey } from './stores/live'
 import { createSessionStore, sessionKey } from './stores/session'
 import { createShortcuts, shortcutsKey } from './stores/shortcuts'
 import { createTicketLists, ticketListsKey } from './stores/ticketLists'
@@ -19,5 +20,6 @@ createApp(App)
   .provide(directoryKey, createDirectoryStore(api))
   .provide(ticketListsKey, createTicketLists(api))
   .provide(shortcutsKey, createShortcuts())
+  .provide(liveKey, createLive())
   .use(createConsoleRouter(session))
   .mount('#app')

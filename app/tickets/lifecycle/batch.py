@@ -30,11 +30,12 @@ from app.tickets.events import EventActor
 from app.tickets.hooks import TicketChanged, run_ticket_hooks
 from app.tickets.lifecycle.core import (
     Event,
+    TicketEvents,
     changes_payload,
     diff,
     ticket_state,
     ticket_summary,
-    write_events,
+    write_events_of,
 )
 from app.tickets.lifecycle.messages import (
     NewMessage,
@@ -203,12 +204,11 @@ class LifecycleBatch:
                 update(Ticket),
                 [{"id": ticket_id, **values} for ticket_id, (_, values) in updates.items()],
             )
+        written: list[TicketEvents] = []
         for o in opened:
             state = {**o.state, "ticket_id": o.ticket.id, "number": o.ticket.number}
             summary = {**ticket_summary(o.ticket), **_status_of(o.state), "ticket": state}
-            write_events(
-                session, o.ticket.id, 1, [Event(TICKET_CREATED, summary)], actor=o.actor, now=now
-            )
+            written.append(TicketEvents(o.ticket.id, 1, [Event(TICKET_CREATED, summary)], o.actor))
         for a in appended:
             events = [message_appended(a.message)]
             if a.change_data is not None:
@@ -218,8 +218,9 @@ class LifecycleBatch:
                         {**a.change_data, "ticket_id": a.ticket.id, "number": a.ticket.number},
                     )
                 )
-            write_events(session, a.ticket.id, a.seq, events, actor=a.actor, now=now)
-        await session.flush()  # events and outbox rows, multi-row
+            written.append(TicketEvents(a.ticket.id, a.seq, events, a.actor))
+        await write_events_of(session, written, now=now)  # every timeline row: one statement
+        await session.flush()  # the outbox rows, multi-row
         await self._write_participants()
         unannounced = {id(o.ticket): o for o in opened}
         for a in appended:

@@ -8,18 +8,19 @@ dirty for a later flush to write behind the lifecycle's back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import jsonable
 from app.outbox.service import emit
-from app.tickets.events import EventActor, TicketEvent
+from app.tickets.events import EventActor
 from app.tickets.models import Ticket
 
 # The ticket fields an event's `changes` may name; a client applies them in seq order.
@@ -88,7 +89,62 @@ async def claim_seqs(
     return int(last_seq) - count + 1
 
 
-def write_events(
+# The events' timeline rows in one statement of fixed text, prepared once per connection
+# (the ORM's unit of work spends a flush per table, and a multi-row VALUES is compiled
+# afresh for each call).
+WRITE_TIMELINE = text(
+    """
+INSERT INTO ticket_events (ticket_id, seq, type, at, actor_type, actor_id, data)
+SELECT e.ticket_id, e.seq, e.type, CAST(:at AS timestamptz), e.actor_type, e.actor_id, e.data
+FROM jsonb_to_recordset(CAST(:events AS jsonb))
+     AS e(ticket_id bigint, seq bigint, type varchar, actor_type varchar, actor_id bigint,
+          data jsonb)
+"""
+)
+
+
+@dataclass(frozen=True)
+class TicketEvents:
+    """Events of one ticket, numbered from `first_seq`, caused by `actor`."""
+
+    ticket_id: int
+    first_seq: int
+    events: Sequence[Event]
+    actor: EventActor
+
+
+async def write_events_of(
+    session: AsyncSession, batches: Sequence[TicketEvents], *, now: datetime
+) -> None:
+    """The timeline rows of any number of tickets' events in one statement, and their
+    outbox rows (the outbox payload is the event's data)."""
+    timeline: list[dict[str, Any]] = [
+        {
+            "ticket_id": batch.ticket_id,
+            "seq": batch.first_seq + i,
+            "type": event.type,
+            "actor_type": batch.actor.type,
+            "actor_id": batch.actor.id,
+            "data": event.data,
+        }
+        for batch in batches
+        for i, event in enumerate(batch.events)
+    ]
+    if not timeline:
+        return
+    events = json.dumps(timeline, separators=(",", ":"))
+    await session.execute(WRITE_TIMELINE, {"events": events, "at": now})
+    # The outbox rows through the ORM: same-node realtime delivery (app.realtime.local)
+    # takes them from the session when it commits, and not if their savepoint rolls back;
+    # the next flush writes them in one multi-row statement.
+    for row in timeline:
+        emit(
+            session, topic=row["type"], ticket_id=row["ticket_id"], seq=row["seq"],
+            payload=row["data"],
+        )  # fmt: skip
+
+
+async def write_events(
     session: AsyncSession,
     ticket_id: int,
     first_seq: int,
@@ -97,18 +153,5 @@ def write_events(
     actor: EventActor,
     now: datetime,
 ) -> None:
-    """The events' timeline rows and their outbox rows (the outbox payload is the data)."""
-    for offset, event in enumerate(events):
-        seq = first_seq + offset
-        session.add(
-            TicketEvent(
-                ticket_id=ticket_id,
-                seq=seq,
-                type=event.type,
-                at=now,
-                actor_type=actor.type,
-                actor_id=actor.id,
-                data=event.data,
-            )
-        )
-        emit(session, topic=event.type, ticket_id=ticket_id, seq=seq, payload=event.data)
+    """`write_events_of` for one ticket."""
+    await write_events_of(session, [TicketEvents(ticket_id, first_seq, events, actor)], now=now)

@@ -148,7 +148,7 @@ async def append_message(
     if changes:
         data = {**ticket_summary(ticket, sorted(changes)), "changes": changes_payload(changes)}
         events.append(Event(TICKET_UPDATED, data))
-    write_events(session, ticket.id, first, events, actor=actor, now=now)
+    await write_events(session, ticket.id, first, events, actor=actor, now=now)
     if actor.agent_id is not None:
         record(
             session,
@@ -231,7 +231,7 @@ async def record_delivery(
         message.read_at = now
     seq = await claim_seqs(session, ticket, 1, now=now)
     data = {**message_event(message), "failure_reason": message.failure_reason}
-    write_events(
+    await write_events(
         session,
         ticket.id,
         seq,
@@ -252,7 +252,7 @@ async def requeue_message(
     message.failure_reason = None
     seq = await claim_seqs(session, ticket, 1, now=now)
     data = {**message_event(message), "failure_reason": None}
-    write_events(
+    await write_events(
         session, ticket.id, seq, [Event(MESSAGE_STATUS_CHANGED, data)], actor=actor, now=now
     )
     await session.flush()

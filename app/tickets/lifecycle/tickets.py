@@ -118,7 +118,9 @@ async def open_ticket(
         session, ticket, first_message, seq=2, attachments=attachments, now=now
     )
     created = Event(TICKET_CREATED, {**ticket_summary(ticket), "ticket": ticket_state(ticket)})
-    write_events(session, ticket.id, 1, [created, message_appended(message)], actor=actor, now=now)
+    await write_events(
+        session, ticket.id, 1, [created, message_appended(message)], actor=actor, now=now
+    )
     _audit(session, actor, "ticket.create", ticket.id)
     await session.flush()
     changes = {f: (None, v) for f, v in ticket_state(ticket).items() if f in AUDITED_FIELDS}
@@ -155,7 +157,7 @@ async def change_ticket(
         "changes": changes_payload(changes),
         **(extra or {}),
     }
-    write_events(session, ticket.id, seq, [Event(event_type, data)], actor=actor, now=now)
+    await write_events(session, ticket.id, seq, [Event(event_type, data)], actor=actor, now=now)
     _audit(session, actor, "ticket.update", ticket.id, changes)
     await session.flush()
     await run_ticket_hooks(session, TicketChanged(ticket, event_type, seq, changes, actor, now))
@@ -223,7 +225,7 @@ async def merge_tickets(
     events.append(
         Event(TICKET_MERGED, {**ticket_summary(target, sorted(target_changes)), **target_data})
     )
-    write_events(session, target.id, first, events, actor=actor, now=now)
+    await write_events(session, target.id, first, events, actor=actor, now=now)
 
     closing = {**status_values(source, "closed", now=now), "merged_into_id": target.id}
     source_changes = diff(source, closing)
@@ -233,7 +235,7 @@ async def merge_tickets(
         **merge_data,
         "changes": changes_payload(source_changes),
     }
-    write_events(session, source.id, seq, [Event(TICKET_MERGED, data)], actor=actor, now=now)
+    await write_events(session, source.id, seq, [Event(TICKET_MERGED, data)], actor=actor, now=now)
     if actor.agent_id is not None:
         record(
             session,

@@ -124,6 +124,36 @@ async def test_a_view_lists_its_tickets_newest_first_by_cursor_with_their_contac
     }
 
 
+async def test_ids_asks_which_of_some_tickets_are_still_in_a_view(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
+    """What a live list asks after hearing that tickets changed: which are still in it."""
+    team, other = await make_team(db_session), await make_team(db_session)
+    agent = await make_agent(db_session, team_ids=[team.id])
+    supervisor = await make_agent(db_session, role="supervisor")
+    as_agent = await auth_headers(db_session, agent)
+    as_supervisor = await auth_headers(db_session, supervisor)
+    kept = await open_ticket(client, as_supervisor, "Kept", team_id=team.id)
+    taken = await open_ticket(client, as_supervisor, "Taken", team_id=team.id)
+    hidden = await open_ticket(client, as_supervisor, "Not ours", team_id=other.id)
+    await client.patch(
+        f"/api/v1/tickets/{taken['id']}", json={"assignee_id": supervisor.id}, headers=as_supervisor
+    )
+
+    params = {"ids": [kept["id"], taken["id"], hidden["id"]]}
+    page = await client.get("/api/v1/views/unassigned/tickets", params=params, headers=as_agent)
+    assert page.status_code == 200, page.text
+    # The taken one left the view; the other team's was never the agent's to know of.
+    assert [t["id"] for t in page.json()["items"]] == [kept["id"]]
+
+    too_many = {"ids": list(range(1, 202))}
+    refused = await client.get(
+        "/api/v1/views/unassigned/tickets", params=too_many, headers=as_agent
+    )
+    assert refused.status_code == 400
+    assert "ids" in refused.text
+
+
 async def test_saved_views_are_personal_or_shared_with_a_team(
     client: AsyncClient, db_session: AsyncSession
 ) -> None:

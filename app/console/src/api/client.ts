@@ -36,6 +36,13 @@ export type Account = Schemas['AccountOut']
 export type CannedReply = Schemas['CannedReplyOut']
 export type Macro = Schemas['MacroOut']
 export type MacroApplied = Schemas['MacroApplied']
+export type Inbox = Schemas['InboxOut']
+export type InboxCreate = Schemas['InboxCreate']
+export type ConnectionTest = Schemas['ConnectionTestOut']
+export type AgentCreate = Schemas['AgentCreate']
+export type TeamCreate = Schemas['TeamCreate']
+export type CannedReplyCreate = Schemas['CannedReplyCreate']
+export type MacroCreate = Schemas['MacroCreate']
 export type Page<T> = { items: T[]; next_cursor: string | null }
 
 /** The readable cookie the server sets beside the HttpOnly session (app/auth/deps.py). */
@@ -277,6 +284,44 @@ export function createApi(options: ApiOptions = {}) {
       },
     },
 
+    admin: {
+      inboxes(): Promise<Inbox[]> {
+        return unwrap(() =>
+          http.GET('/api/v1/inboxes', { params: { query: { limit: 200 } } }),
+        ).then((page) => page.items)
+      },
+      createInbox(body: InboxCreate): Promise<Inbox> {
+        return unwrap(() => http.POST('/api/v1/inboxes', { body }))
+      },
+      testConnection(channel: InboxCreate['channel'], settings: unknown): Promise<ConnectionTest> {
+        return unwrap(() =>
+          http.POST('/api/v1/inboxes/connection-test', { body: { channel, settings } }),
+        )
+      },
+      createAgent(body: AgentCreate): Promise<Agent> {
+        return unwrap(() => http.POST('/api/v1/agents', { body }))
+      },
+      createTeam(body: TeamCreate): Promise<Team> {
+        return unwrap(() => http.POST('/api/v1/teams', { body }))
+      },
+      createCanned(body: CannedReplyCreate): Promise<CannedReply> {
+        return unwrap(() => http.POST('/api/v1/canned-replies', { body }))
+      },
+      async removeCanned(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/canned-replies/{reply_id}', { params: { path: { reply_id: id } } }),
+        )
+      },
+      createMacro(body: MacroCreate): Promise<Macro> {
+        return unwrap(() => http.POST('/api/v1/macros', { body }))
+      },
+      async removeMacro(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/macros/{macro_id}', { params: { path: { macro_id: id } } }),
+        )
+      },
+    },
+
     views: {
       list(): Promise<View[]> {
         return unwrap(() => http.GET('/api/v1/views'))
@@ -287,6 +332,15 @@ export function createApi(options: ApiOptions = {}) {
             params: { path: { key }, query: { limit, cursor: cursor ?? undefined } },
           }),
         )
+      },
+      /** Which of these tickets are (still) in the view. */
+      async having(key: string, ids: number[]): Promise<ViewTicket[]> {
+        const page = await unwrap(() =>
+          http.GET('/api/v1/views/{key}/tickets', {
+            params: { path: { key }, query: { ids, limit: Math.min(200, ids.length) } },
+          }),
+        )
+        return page.items
       },
       create(body: SavedViewCreate): Promise<View> {
         return unwrap(() => http.POST('/api/v1/views', { body }))

@@ -10,6 +10,8 @@ import {
   type RouterHistory,
 } from 'vue-router'
 
+import DeskLayout from '@/layouts/DeskLayout/DeskLayout.vue'
+import ViewPage from '@/pages/ViewPage/ViewPage.vue'
 import type { SessionStore } from '@/stores/session'
 
 declare module 'vue-router' {
@@ -30,13 +32,15 @@ export const routes: RouteRecordRaw[] = [
   },
   {
     path: '/',
-    component: () => import('@/layouts/DeskLayout/DeskLayout.vue'),
+    // The desk and its lists are what nearly every first load shows: in the entry bundle,
+    // not fetched one after the other once the app is running.
+    component: DeskLayout,
     children: [
       { path: '', name: 'home', redirect: { name: 'view', params: { key: 'mine' } } },
       {
         path: 'views/:key',
         name: 'view',
-        component: () => import('@/pages/ViewPage/ViewPage.vue'),
+        component: ViewPage,
       },
       {
         path: 'settings/security',
@@ -47,6 +51,11 @@ export const routes: RouteRecordRaw[] = [
         path: 'board',
         name: 'board',
         component: () => import('@/pages/BoardPage/BoardPage.vue'),
+      },
+      {
+        path: 'admin/:section?',
+        name: 'admin',
+        component: () => import('@/pages/AdminPage/AdminPage.vue'),
       },
       {
         path: 'tickets/:id(\\d+)',

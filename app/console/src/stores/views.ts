@@ -1,5 +1,5 @@
 // The sidebar's views with their counts. Asked again after the agent changes something and
-// every half minute while the page is visible; the agent socket makes counts live later.
+// when the agent socket says tickets changed (every half minute while the socket is away).
 import { reactive, readonly, type DeepReadonly, type InjectionKey } from 'vue'
 
 import type { Api, SavedViewCreate, SavedViewUpdate, View } from '@/api/client'

@@ -72,6 +72,42 @@ describe('ticket lists', () => {
     expect(list.cursor).toBe('c1') // where the next page starts has not moved
   })
 
+  it('live: a ticket taken by someone else leaves, one that joined shows where it belongs', async () => {
+    const api = fakeApi()
+    api.views.tickets
+      .mockResolvedValueOnce({ items: [ticket(9), ticket(7), ticket(5)], next_cursor: 'c1' })
+      .mockResolvedValueOnce({ items: [ticket(9), ticket(6)], next_cursor: 'c2' })
+      .mockResolvedValueOnce({ items: [ticket(9), ticket(6)], next_cursor: 'c2' })
+    const lists = createTicketLists(api, 3)
+    const list = lists.listFor('unassigned')
+    await lists.loadMore(list)
+    // 7 was taken; 6 came back unassigned; the top page is now 9 and 6 (and what follows).
+    api.views.tickets.mockClear()
+    await lists.refreshTop(list, [7, 6])
+    expect(list.items.map((t) => t.id)).toEqual([9, 6, 5])
+    // 5 is below the top page: asked about by id, and it was taken too.
+    api.views.having.mockResolvedValueOnce([])
+    await lists.refreshTop(list, [5])
+    expect(api.views.having).toHaveBeenCalledWith('unassigned', [5])
+    expect(list.items.map((t) => t.id)).toEqual([9, 6])
+  })
+
+  it('live: a list not shown checks the tickets it was told of when it is next refreshed', async () => {
+    const api = fakeApi()
+    api.views.tickets
+      .mockResolvedValueOnce({ items: [ticket(9), ticket(8)], next_cursor: 'c1' })
+      .mockResolvedValueOnce({ items: [ticket(9), ticket(8)], next_cursor: 'c1' })
+    const lists = createTicketLists(api, 2)
+    const list = lists.listFor('mine')
+    await lists.loadMore(list)
+    list.items.push(ticket(3))
+    lists.touch([3])
+    api.views.having.mockResolvedValueOnce([ticket(3, 'Changed')])
+    await lists.refreshTop(list)
+    expect(list.items.map((t) => t.subject)).toEqual(['Ticket 9', 'Ticket 8', 'Changed'])
+    expect(list.stale).toEqual([])
+  })
+
   it('keeps what it had and says why when a page fails', async () => {
     const api = fakeApi()
     api.views.tickets

@@ -6,7 +6,9 @@ import { createMemoryHistory } from 'vue-router'
 import { apiKey } from '@/api/client'
 import { ApiError } from '@/api/errors'
 import { createConsoleRouter } from '@/router'
+import { AgentSocket } from '@/api/socket'
 import { createDirectoryStore, directoryKey } from '@/stores/directory'
+import { createLive, liveKey } from '@/stores/live'
 import { createSessionStore, sessionKey } from '@/stores/session'
 import { createShortcuts, shortcutsKey } from '@/stores/shortcuts'
 import { createTicketLists, ticketListsKey } from '@/stores/ticketLists'
@@ -14,6 +16,16 @@ import { createViewsStore, viewsKey } from '@/stores/views'
 import { ADA_ME, fakeApi, type FakeApi } from '@/test/fakeApi'
 
 import DeskLayout from '../DeskLayout.vue'
+
+class FakeSocket {
+  readyState = 0
+  onopen = null
+  onmessage = null
+  onclose = null
+  onerror = null
+  send(): void {}
+  close(): void {}
+}
 
 async function mountLayout(api: FakeApi) {
   api.auth.me.mockResolvedValue(ADA_ME)
@@ -33,6 +45,7 @@ async function mountLayout(api: FakeApi) {
         [directoryKey]: createDirectoryStore(api),
         [ticketListsKey]: createTicketLists(api),
         [shortcutsKey]: createShortcuts(),
+        [liveKey]: createLive(new AgentSocket({ open: () => new FakeSocket() })),
       },
       stubs: { RouterView: true },
     },
