@@ -178,7 +178,7 @@ async def note_event(
     changed. Returns the seq; the caller holds the row lock."""
     seq = await claim_seqs(session, ticket, 1, now=now)
     event = Event(event_type, {**ticket_summary(ticket), **data})
-    write_events(session, ticket.id, seq, [event], actor=actor, now=now)
+    await write_events(session, ticket.id, seq, [event], actor=actor, now=now)
     await session.flush()
     return seq
 
