@@ -378,6 +378,7 @@ async def _seed_demo(settings: Settings, contacts: int) -> dict[str, int]:
     from app.db.engine import create_engine, create_sessionmaker, transaction
 
     try:
+        from app.db import registry  # noqa: F401 - every model, so each foreign key resolves
         from app.seed import DEMO_ADMIN_EMAIL, DemoDataPresent
         from app.seed import seed_demo as seed
     except ModuleNotFoundError as exc:
