@@ -59,6 +59,7 @@ from app.realtime.hub import Hub
 from app.realtime.local import install_local_delivery
 from app.realtime.runtime import Realtime, leave, realtime_loops
 from app.replies.controller import CannedReplyController, MacroController
+from app.routing.controller import AgentSkillsController, TicketRoutingController
 from app.security.crypto import SecretBox
 from app.sla.controller import SlaController
 from app.sla.report_controller import ReportController
@@ -70,6 +71,7 @@ from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.connection import check_email_connection
 from channels.email.settings import validate_email_settings
+from routing import hooks as routing_hooks
 from routing.sla.engine import RoutingSlaEngine, install_sla_hooks
 from widgets import DIST as WIDGET_DIST
 
@@ -98,8 +100,11 @@ APP_BACKGROUND_TASKS: dict[str, AppTask] = {}
 def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     """What runs after a ticket changes or a message is appended, in every process (web,
     worker, CLI). SLA, routing, realtime and search register here as they arrive."""
+    # SLA first: its due times are what routing orders queues by.
     hooks = LifecycleHooks()
     install_sla_hooks(hooks)
+    hooks.after_ticket_change.append(routing_hooks.after_ticket_change)
+    hooks.after_message_appended.append(routing_hooks.after_message_appended)
     return hooks
 
 
@@ -125,6 +130,8 @@ API_ROUTERS: list[Any] = [
     MacroController,
     SlaController,
     ReportController,
+    AgentSkillsController,
+    TicketRoutingController,
     healthz,
     readyz,
     webhook_handshake,

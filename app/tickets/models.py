@@ -62,6 +62,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
     required_skill_ids: Mapped[list[int]] = mapped_column(
         ARRAY(BigInteger), default=list, server_default="{}"
     )
+    # [{"skill_id", "min_level"}]; `required_skill_ids` lists the same ids, for old clients.
+    required_skills: Mapped[list[dict[str, int]]] = mapped_column(
+        JSONB, default=list, server_default="[]"
+    )
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     first_responded_at: Mapped[datetime | None]
