@@ -8,6 +8,10 @@ from app.ingest.types import InboundAttachment, InboundMessage, SenderIdentity, 
 from channels.email.parse import ParsedEmail, thread_hints
 from channels.email.settings import EmailInboxSettings
 
+# contacts.name is VARCHAR(200): a longer display name (hostile or just verbose) is cut,
+# not a reason to refuse the message.
+NAME_LENGTH = 200
+
 
 def to_inbound(
     parsed: ParsedEmail, *, inbox_id: int, settings: EmailInboxSettings, received_at: datetime
@@ -26,7 +30,7 @@ def to_inbound(
         channel="email",
         inbox_id=inbox_id,
         sender=(SenderIdentity("email", sender),),
-        sender_name=parsed.from_name,
+        sender_name=parsed.from_name[:NAME_LENGTH] if parsed.from_name else None,
         external_id=parsed.message_id,
         subject=parsed.subject or None,
         # Agents read the new text; the quoted history is kept alongside.

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contacts.models import Contact
 from app.inbound.models import InboundItem
 from app.messages.models import Message
 from app.tickets.events import TicketEvent
 from app.tickets.participants import TicketParticipant
 from channels.email.parsing import MailParser
 from channels.email.poller import InboxPoller
+from channels.email.settings import EmailInboxSettings
 from tests.channels.email.mailflow import like, mail, sync, tickets
 from tests.servers.dovecot import Account
 
@@ -172,29 +174,37 @@ async def test_an_auto_reply_kept_aside_is_pulled_in_by_its_original_in_the_same
     assert await statuses(db_session) == ["imported", "imported"]
 
 
+class RefusedByTheDatabase(InboxPoller):
+    """Importing <broken@c.test> also writes a row PostgreSQL refuses (a value too long
+    for its column): nothing notices until the batch is written."""
+
+    async def import_one(
+        self, session: AsyncSession, row: InboundItem, settings: EmailInboxSettings
+    ) -> str:
+        if row.external_id == "<broken@c.test>":
+            session.add(Contact(name="K" * 300))  # contacts.name is VARCHAR(200)
+        return await super().import_one(session, row, settings)
+
+
 async def test_a_message_that_breaks_the_batch_fails_alone_and_the_rest_go_in(
     poller: InboxPoller,
     mailbox: Account,
     db_session: AsyncSession,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A sender name too long for its column passes every rule and only fails in the
-    database, when the batch is written: the batch rolls back, goes in again one message a
-    transaction, and only that message is stored as failed."""
+    """The batch's writes fail at the database: the batch rolls back, goes in again one
+    message a transaction, and only the message that broke it is stored as failed."""
     for n in range(5):
         mailbox.deliver(
             mail(f"Order {n}", sender=f"o{n}@customer.test", message_id=f"<o{n}@c.test>")
         )
-    long_name = mail("Broken", sender="x@customer.test", message_id="<broken@c.test>").replace(
-        b"From: Kim <", b"From: " + b"K" * 300 + b" <"
-    )
-    mailbox.deliver(long_name)
+    mailbox.deliver(mail("Broken", sender="x@customer.test", message_id="<broken@c.test>"))
     mailbox.deliver(
         reply("Order 1", to="<o1@c.test>", message_id="<o1r@c.test>", sender="o1@customer.test")
     )
 
     with caplog.at_level(logging.WARNING):
-        await sync(poller)
+        await sync(like(poller, RefusedByTheDatabase))
 
     assert FALLBACK in caplog.text
     rows = (await db_session.scalars(select(InboundItem).order_by(InboundItem.id))).all()
@@ -204,6 +214,20 @@ async def test_a_message_that_breaks_the_batch_fails_alone_and_the_rest_go_in(
     assert len(await tickets(db_session)) == 5  # the reply is on its ticket
     participants = (await db_session.scalars(select(TicketParticipant.address))).all()
     assert "x@customer.test" not in participants
+
+
+async def test_a_sender_name_longer_than_a_contact_name_is_cut_not_refused(
+    poller: InboxPoller, mailbox: Account, db_session: AsyncSession
+) -> None:
+    raw = mail("Hello", sender="long@customer.test", message_id="<long@c.test>")
+    mailbox.deliver(raw.replace(b"From: Kim <", b"From: " + b"K" * 300 + b" <"))
+
+    await sync(poller)
+
+    assert await statuses(db_session) == ["imported"]
+    contact = await db_session.scalar(select(Contact).where(Contact.email == "long@customer.test"))
+    assert contact is not None
+    assert contact.name == "K" * 200
 
 
 async def test_mail_parsed_in_a_separate_process_imports_the_same(
