@@ -184,6 +184,12 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
         FieldError(_field_of(item), _message_of(str(item.get("message", "invalid value"))))
         for item in extra
     ]
+    # A body that is a list (`[{...}]`): Litestar keeps no path for `$[0].field`, but
+    # msgspec's own error, the cause, has it.
+    cause = str(exc.__cause__ or "")
+    if len(errors) == 1 and errors[0].field == "body" and " - at `$.data[" in cause:
+        path = cause.rsplit(" - at `$.data", 1)[1].rstrip("`")
+        errors = [FieldError(path, errors[0].message)]
     detail = exc.detail if not errors else "; ".join(f"{e.field}: {e.message}" for e in errors)
     # Litestar says where each error is: the parameters (query, path, header, cookie) of a
     # malformed request are a 400, as for InvalidParameter; a body breaking its schema 422.

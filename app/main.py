@@ -59,6 +59,7 @@ from app.realtime.hub import Hub
 from app.realtime.local import install_local_delivery
 from app.realtime.runtime import Realtime, leave, realtime_loops
 from app.replies.controller import CannedReplyController, MacroController
+from app.routing.controller import AgentSkillsController, TicketRoutingController
 from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name
 from app.tickets.controller import TicketController, contact_tickets
@@ -68,6 +69,7 @@ from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.connection import check_email_connection
 from channels.email.settings import validate_email_settings
+from routing import hooks as routing_hooks
 from widgets import DIST as WIDGET_DIST
 
 # The composition root wires each channel's settings check into the inbox API.
@@ -95,7 +97,10 @@ APP_BACKGROUND_TASKS: dict[str, AppTask] = {}
 def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     """What runs after a ticket changes or a message is appended, in every process (web,
     worker, CLI). SLA, routing, realtime and search register here as they arrive."""
-    return LifecycleHooks()
+    return LifecycleHooks(
+        after_ticket_change=[routing_hooks.after_ticket_change],
+        after_message_appended=[routing_hooks.after_message_appended],
+    )
 
 
 API_ROUTERS: list[Any] = [
@@ -118,6 +123,8 @@ API_ROUTERS: list[Any] = [
     ViewController,
     CannedReplyController,
     MacroController,
+    AgentSkillsController,
+    TicketRoutingController,
     healthz,
     readyz,
     webhook_handshake,

@@ -43,6 +43,7 @@ from app.supervisor import Supervisor, process_name, report_components
 from app.tickets.hooks import install_hooks
 from channels.email.poller import run_mail_pollers
 from channels.email.smtp import SmtpPool, SmtpSender
+from routing.runner import run_routing
 
 
 class JobContext(TypedDict):
@@ -88,12 +89,21 @@ async def poll_mailboxes(ctx: JobContext) -> None:
     )
 
 
+async def route_tickets(ctx: JobContext) -> None:
+    await run_routing(
+        ctx["sessionmaker"],
+        ctx["_engine"],  # type: ignore[typeddict-item]
+        clock=ctx["clock"],
+    )
+
+
 # Long-running loops started with every worker process, by the name they are reported
 # under. Each is safe to run in several processes: the relay claims rows with SKIP LOCKED,
-# a mail poller holds an advisory lock.
+# a mail poller holds an advisory lock, routing locks agents and skips locked tickets.
 BACKGROUND_TASKS: dict[str, BackgroundTask] = {
     "outbox-relay": relay_outbox,
     "mail-supervisor": poll_mailboxes,
+    "routing": route_tickets,
 }
 
 

@@ -160,8 +160,8 @@ LIFECYCLE = "app/tickets/lifecycle/"
 # The ticket columns that only the lifecycle writes.
 TICKET_STATE = {
     "status", "last_seq", "priority", "assignee_id", "team_id", "tags", "custom_fields",
-    "required_skill_ids", "merged_into_id", "contact_id", "first_responded_at", "solved_at",
-    "closed_at", "linked_ticket_id", "subject",
+    "required_skill_ids", "required_skills", "merged_into_id", "contact_id",
+    "first_responded_at", "solved_at", "closed_at", "linked_ticket_id", "subject",
 }  # fmt: skip
 
 

@@ -37,6 +37,11 @@ class Agent(IdMixin, TimestampMixin, Base):
     # Concurrent conversations per channel, e.g. {"email": 10, "chat": 3}.
     capacity: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     last_seen_at: Mapped[datetime | None]
+    # Routing: a supervisor's pause, when the presence last changed (an offline agent's
+    # grace runs from it), and the last activity the idle timeout counts from.
+    routing_paused: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    presence_since: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime | None]
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, lazy="raise")
     skills: Mapped[list[AgentSkill]] = relationship(lazy="raise", cascade="all, delete-orphan")

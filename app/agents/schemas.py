@@ -45,6 +45,7 @@ class AgentOut(Output):
     is_active: bool
     presence: str
     capacity: dict[str, Any]
+    routing_paused: bool
     team_ids: list[int]
     skills: list[SkillLevel]
     created_at: datetime
@@ -82,9 +83,12 @@ class AgentUpdate(Input):
     team_ids: list[Id] | msgspec.UnsetType = msgspec.UNSET
     skills: list[SkillAssignment] | msgspec.UnsetType = msgspec.UNSET
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+    routing_paused: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 SELF_SERVICE_FIELDS = frozenset({"name", "password", "current_password", "presence"})
+# What supervisors may change on any agent: they pause routing and balance load.
+SUPERVISOR_FIELDS = frozenset({"routing_paused", "capacity"})
 
 
 class TeamOut(Output):

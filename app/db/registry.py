@@ -14,6 +14,7 @@ from app.messages import models as messages
 from app.outbox import models as outbox
 from app.realtime import models as realtime
 from app.replies import models as replies
+from app.routing import models as routing
 from app.tickets import events as ticket_events
 from app.tickets import models as tickets
 from app.tickets import participants
@@ -37,6 +38,7 @@ __all__ = [
     "participants",
     "realtime",
     "replies",
+    "routing",
     "ticket_events",
     "tickets",
     "views",

@@ -132,6 +132,7 @@ class TicketController(Controller):
             team_id=data.team_id,
             assignee_id=data.assignee_id,
             custom_fields=data.custom_fields,
+            required_skills=[msgspec.structs.asdict(s) for s in data.required_skills],
             now=now,
         )
         return ticket_out(ticket)

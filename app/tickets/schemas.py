@@ -17,6 +17,20 @@ Tags = Annotated[list[Tag], msgspec.Meta(max_length=50)]
 CustomFields = Annotated[dict[str, Any], msgspec.Meta(max_length=100)]
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
+SkillLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class RequiredSkill(Input):
+    skill_id: Id
+    min_level: SkillLevel = 1
+
+
+class RequiredSkillOut(Output):
+    skill_id: int
+    min_level: int
+
+
+RequiredSkills = Annotated[list[RequiredSkill], msgspec.Meta(max_length=20)]
 
 
 class TicketOut(Output):
@@ -32,6 +46,7 @@ class TicketOut(Output):
     assignee_id: int | None
     team_id: int | None
     required_skill_ids: list[int]
+    required_skills: list[RequiredSkillOut]
     tags: list[str]
     custom_fields: dict[str, Any]
     created_at: datetime
@@ -63,6 +78,7 @@ class TicketCreate(Input):
     team_id: Id | None = None
     assignee_id: Id | None = None
     custom_fields: CustomFields = {}
+    required_skills: RequiredSkills = []
 
 
 class TicketChanges(Input):
@@ -75,6 +91,7 @@ class TicketChanges(Input):
     team_id: Id | Unset | None = UNSET
     tags: Tags | Unset = UNSET
     required_skill_ids: Annotated[list[Id], msgspec.Meta(max_length=20)] | Unset = UNSET
+    required_skills: RequiredSkills | Unset = UNSET
     custom_fields: CustomFields | Unset = UNSET
 
 

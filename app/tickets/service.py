@@ -79,11 +79,31 @@ async def check_team(session: AsyncSession, team_id: int | None, *, field: str) 
         raise ValidationFailed.field(field, f"no team with id {team_id}")
 
 
-async def check_skill_ids(session: AsyncSession, skill_ids: Sequence[int]) -> None:
+async def check_skill_ids(
+    session: AsyncSession, skill_ids: Sequence[int], *, field: str = "required_skill_ids"
+) -> None:
     found = set((await session.scalars(select(Skill.id).where(Skill.id.in_(skill_ids)))).all())
     missing = sorted(set(skill_ids) - found)
     if missing:
-        raise ValidationFailed.field("required_skill_ids", f"no skill with id {missing}")
+        raise ValidationFailed.field(field, f"no skill with id {missing}")
+
+
+async def check_required_skills(
+    session: AsyncSession, needs: Sequence[Any]
+) -> list[dict[str, int]]:
+    """[{"skill_id", "min_level"}] by skill id; a skill named twice keeps its highest level."""
+    levels: dict[int, int] = {}
+    for need in needs:
+        skill_id, level = _need(need)
+        levels[skill_id] = max(levels.get(skill_id, 0), level)
+    await check_skill_ids(session, sorted(levels), field="required_skills")
+    return [{"skill_id": s, "min_level": m} for s, m in sorted(levels.items())]
+
+
+def _need(need: Any) -> tuple[int, int]:
+    if isinstance(need, dict):
+        return int(need["skill_id"]), int(need.get("min_level", 1))
+    return int(need.skill_id), int(need.min_level)
 
 
 def clean_tags(tags: Sequence[str]) -> list[str]:
@@ -105,6 +125,7 @@ async def do_create_ticket(
     team_id: int | None = None,
     assignee_id: int | None = None,
     custom_fields: dict[str, Any] | None = None,
+    required_skills: Sequence[Any] = (),
     now: datetime,
 ) -> Ticket:
     """Open a ticket on a customer's behalf; `body` is their request, stored as inbound.
@@ -114,6 +135,7 @@ async def do_create_ticket(
     """
     await check_assignee(session, assignee_id, field="assignee_id")
     await check_team(session, team_id, field="team_id")
+    skills = await check_required_skills(session, required_skills)
     if not actor.sees_all_tickets and team_id is None and assignee_id is None:
         assignee_id = actor.agent_id
     contact, _ = await resolve_contact(
@@ -131,6 +153,7 @@ async def do_create_ticket(
             team_id=team_id,
             tags=clean_tags(tags),
             custom_fields=dict(custom_fields or {}),
+            required_skills=skills,
         ),
         first_message=NewMessage(
             direction="inbound",
@@ -163,9 +186,16 @@ async def do_update_ticket(
     if "team_id" in changes:
         await check_team(session, changes["team_id"], field="team_id")
         values["team_id"] = changes["team_id"]
-    if "required_skill_ids" in changes:
+    if "required_skills" in changes:
+        skills = await check_required_skills(session, changes["required_skills"])
+        values["required_skills"] = skills
+        values["required_skill_ids"] = [s["skill_id"] for s in skills]
+    elif "required_skill_ids" in changes:  # the older form: each skill at level 1 or as it was
         await check_skill_ids(session, changes["required_skill_ids"])
-        values["required_skill_ids"] = sorted(set(changes["required_skill_ids"]))
+        ids = sorted(set(changes["required_skill_ids"]))
+        kept = {s["skill_id"]: s["min_level"] for s in ticket.required_skills}
+        values["required_skill_ids"] = ids
+        values["required_skills"] = [{"skill_id": i, "min_level": kept.get(i, 1)} for i in ids]
     if "tags" in changes:
         values["tags"] = clean_tags(changes["tags"])
     if "custom_fields" in changes:

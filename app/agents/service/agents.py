@@ -19,6 +19,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from app.agents.models import ROLES, Agent, AgentSkill, team_members
 from app.agents.schemas import (
     SELF_SERVICE_FIELDS,
+    SUPERVISOR_FIELDS,
     AgentOut,
     AgentUpdate,
     SkillAssignment,
@@ -126,6 +127,7 @@ def _audit_view(agent: Agent) -> dict[str, Any]:
         "is_active": agent.is_active,
         "presence": agent.presence,
         "capacity": dict(agent.capacity),
+        "routing_paused": agent.routing_paused,
         "team_ids": sorted(t.id for t in agent.teams),
         "skills": {str(s.skill_id): s.level for s in agent.skills},
     }
@@ -174,6 +176,8 @@ async def _check_keeps_an_admin(session: AsyncSession, agent: Agent) -> None:
 def _check_may_update(actor: Actor, agent_id: int, fields: set[str]) -> None:
     if actor.is_admin:
         return
+    if actor.role == "supervisor" and fields <= SUPERVISOR_FIELDS:
+        return
     if actor.agent_id != agent_id:
         raise PermissionDenied("only admins may change other agents")
     forbidden = sorted(fields - SELF_SERVICE_FIELDS)
@@ -219,9 +223,11 @@ async def do_update_agent(
     was_active_admin = agent.is_active and agent.role == "admin"
     if "email" in given:
         agent.email = await check_email_free(session, given["email"], agent_id=agent.id)
-    for field in ("name", "role", "is_active", "presence"):
+    for field in ("name", "role", "is_active", "presence", "routing_paused"):
         if field in given:
             setattr(agent, field, given[field])
+    if agent.presence != before["presence"]:
+        agent.presence_since = now  # routing counts an offline agent's grace from here
     if "capacity" in given:
         agent.capacity = check_capacity(given["capacity"])
     if "team_ids" in given:
@@ -285,6 +291,7 @@ def agent_out(agent: Agent) -> AgentOut:
         is_active=agent.is_active,
         presence=agent.presence,
         capacity=agent.capacity,
+        routing_paused=agent.routing_paused,
         team_ids=sorted(t.id for t in agent.teams),
         skills=[
             SkillLevel(skill_id=s.skill_id, name=s.skill.name, level=s.level) for s in agent.skills

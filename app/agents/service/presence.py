@@ -32,11 +32,15 @@ async def set_agent_presence(
     current = await session.scalar(select(Agent.presence).where(Agent.id == agent_id))
     if current is None:
         return False
-    await session.execute(
-        update(Agent).where(Agent.id == agent_id).values(presence=presence, last_seen_at=now)
-    )
     if current == presence:
+        await session.execute(update(Agent).where(Agent.id == agent_id).values(last_seen_at=now))
         return False
+    # presence_since: routing counts an offline agent's grace period from it.
+    await session.execute(
+        update(Agent)
+        .where(Agent.id == agent_id)
+        .values(presence=presence, last_seen_at=now, presence_since=now)
+    )
     emit(
         session,
         topic=AGENT_PRESENCE,

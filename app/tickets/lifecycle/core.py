@@ -26,7 +26,7 @@ from app.tickets.models import Ticket
 # The ticket fields an event's `changes` may name; a client applies them in seq order.
 STATE_FIELDS = (
     "subject", "status", "priority", "channel", "inbox_id", "contact_id", "account_id",
-    "assignee_id", "team_id", "required_skill_ids", "tags", "custom_fields",
+    "assignee_id", "team_id", "required_skill_ids", "required_skills", "tags", "custom_fields",
     "first_responded_at", "solved_at", "closed_at", "merged_into_id", "linked_ticket_id",
 )  # fmt: skip
 

@@ -41,7 +41,7 @@ MESSAGE_MOVED = "message.moved"
 # Fields an agent action on them is audited for (the before and after of each change).
 AUDITED_FIELDS = (
     "status", "priority", "subject", "assignee_id", "team_id", "tags", "required_skill_ids",
-    "custom_fields",
+    "required_skills", "custom_fields",
 )  # fmt: skip
 
 
@@ -58,6 +58,7 @@ class NewTicket:
     tags: Sequence[str] = ()
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
     required_skill_ids: Sequence[int] = ()
+    required_skills: Sequence[Mapping[str, int]] = ()  # [{"skill_id", "min_level"}]
     linked_ticket_id: int | None = None
 
 
@@ -94,6 +95,9 @@ async def open_ticket(
     now: datetime,
 ) -> tuple[Ticket, Message]:
     """A new ticket with its first message: seq 1 is `ticket.created`, seq 2 the message."""
+    # Skills named by id only are needed at level 1.
+    skills = dict.fromkeys(new.required_skill_ids, 1)
+    skills.update({s["skill_id"]: s["min_level"] for s in new.required_skills})
     ticket = Ticket(
         subject=new.subject,
         status="new",
@@ -106,7 +110,8 @@ async def open_ticket(
         team_id=new.team_id,
         tags=list(new.tags),
         custom_fields=dict(new.custom_fields),
-        required_skill_ids=sorted(set(new.required_skill_ids)),
+        required_skill_ids=sorted(skills),
+        required_skills=[{"skill_id": s, "min_level": m} for s, m in sorted(skills.items())],
         linked_ticket_id=new.linked_ticket_id,
         created_at=now,
         updated_at=now,

@@ -1,0 +1,192 @@
+"""Applying the core's decisions: the one place routing writes tickets.
+
+Each batch is one transaction. It locks the agents it hands work to (FOR NO KEY UPDATE,
+in id order, so two drivers queue up behind each other rather than deadlock; it does not
+block inserts that reference the agent) and recounts their load from what is committed,
+so two drivers working from the same snapshot cannot fill an agent past capacity. Then it
+locks the tickets with FOR UPDATE SKIP LOCKED, rechecking that each still waits: a ticket
+another driver (or a person) holds or has already assigned is skipped, never assigned
+twice. Assignments go through the lifecycle (`change_ticket`: the event, the outbox row,
+the hooks); every decision is recorded with its explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent as AgentRow
+from app.outbox.service import emit
+from app.routing.models import AgentChannelRouting, RoutingDecision, RoutingOffer
+from app.tickets.lifecycle import change_ticket
+from app.tickets.models import Ticket
+from routing.core.eligibility import Screen
+from routing.core.load import Book
+from routing.core.model import QueuedTicket, RoutingRules
+from routing.core.router import Decision
+from routing.hooks import APPLYING, ROUTING_ACTOR, set_routing
+from routing.state import Queues, load_agents, waiting_tickets
+
+ROUTING_OFFER = "routing.offer"
+ROUTING_OFFER_ENDED = "routing.offer.ended"
+
+
+@dataclass
+class Applied:
+    assigned: list[tuple[int, int]] = field(default_factory=list)  # (ticket, agent)
+    offered: list[tuple[int, int]] = field(default_factory=list)
+    lost: int = 0  # decisions a recheck refused: taken meanwhile, or the agent filled up
+
+
+def decision_row(decision: Decision, action: str | None = None) -> RoutingDecision:
+    explanation = decision.explanation
+    return RoutingDecision(
+        ticket_id=decision.ticket_id,
+        decided_at=explanation.decided_at,
+        action=action or decision.action,
+        agent_id=decision.agent_id,
+        reason=explanation.reason,
+        explanation=explanation.to_dict(),
+    )
+
+
+async def lock_agents(session: AsyncSession, agent_ids: Sequence[int]) -> None:
+    await session.execute(
+        select(AgentRow.id)
+        .where(AgentRow.id.in_(sorted(agent_ids)))
+        .order_by(AgentRow.id)
+        .with_for_update(key_share=True)
+    )
+
+
+async def lock_waiting(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
+    """The tickets of `ticket_ids` that still wait and nobody else holds, locked."""
+    ids = select(waiting_tickets().where(Ticket.id.in_(ticket_ids)).subquery().c.id)
+    rows = await session.scalars(
+        select(Ticket)
+        .where(Ticket.id.in_(ids))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return {t.id: t for t in rows}
+
+
+async def apply_decisions(
+    session: AsyncSession,
+    decisions: Sequence[Decision],
+    tickets: dict[int, QueuedTicket],
+    *,
+    queues: Queues,
+    rules: RoutingRules,
+    now: datetime,
+) -> Applied:
+    """Apply the `assign` and `offer` decisions of one batch; the caller commits."""
+    applied = Applied()
+    chosen = [d for d in decisions if d.agent_id is not None and d.action in ("assign", "offer")]
+    if not chosen:
+        return applied
+    agent_ids = sorted({d.agent_id for d in chosen if d.agent_id is not None})
+    await lock_agents(session, agent_ids)
+    books = {a.id: Book.open(a, rules) for a in await load_agents(session, rules, ids=agent_ids)}
+    screen = Screen(rules, now)
+    locked = await lock_waiting(session, [d.ticket_id for d in chosen])
+    session.info[APPLYING] = True
+    last_assigned: dict[tuple[int, str], datetime] = {}
+    try:
+        for step, decision in enumerate(chosen, start=1):
+            assert decision.agent_id is not None
+            ticket, book = locked.get(decision.ticket_id), books.get(decision.agent_id)
+            queued = tickets[decision.ticket_id]
+            queue = queues.get(decision.queue_id)
+            team_id = queue.team_id if queue is not None else None
+            if (
+                ticket is None
+                or book is None
+                or screen.rejections(book, queued, queued.required_skills, team_id)
+            ):
+                applied.lost += 1
+                continue
+            book.take(queued, team_id, now, step)
+            screen.taken(book)
+            if decision.action == "assign":
+                await assign(session, ticket, decision.agent_id, now=now, why=decision)
+                applied.assigned.append((ticket.id, decision.agent_id))
+                last_assigned[(decision.agent_id, ticket.channel)] = now
+            else:
+                await offer(session, ticket, decision, now=now)
+                applied.offered.append((ticket.id, decision.agent_id))
+            session.add(decision_row(decision))
+        await touch_agents(session, last_assigned)
+        await session.flush()
+    finally:
+        session.info.pop(APPLYING, None)
+    return applied
+
+
+async def assign(
+    session: AsyncSession, ticket: Ticket, agent_id: int, *, now: datetime, why: Decision | None
+) -> None:
+    """Assign through the lifecycle; the caller holds the ticket's row lock."""
+    routing: dict[str, Any] = {"by": "routing"}
+    if why is not None:
+        routing["reason"] = why.explanation.reason
+    await change_ticket(
+        session,
+        ticket,
+        {"assignee_id": agent_id},
+        actor=ROUTING_ACTOR,
+        now=now,
+        extra={"routing": routing},
+    )
+    await set_routing(session, ticket.id, start=now, last_agent_id=agent_id)
+
+
+async def touch_agents(session: AsyncSession, last: dict[tuple[int, str], datetime]) -> None:
+    if not last:
+        return
+    rows = [{"agent_id": a, "channel": c, "last_assigned_at": at} for (a, c), at in last.items()]
+    stmt = insert(AgentChannelRouting).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["agent_id", "channel"],
+            set_={"last_assigned_at": stmt.excluded.last_assigned_at},
+        )
+    )
+
+
+async def offer(
+    session: AsyncSession, ticket: Ticket, decision: Decision, *, now: datetime
+) -> None:
+    """An offer over the agent's socket; the ticket waits for the answer (or the expiry)."""
+    assert decision.agent_id is not None
+    assert decision.offer_expires_at is not None
+    row = RoutingOffer(
+        ticket_id=ticket.id,
+        agent_id=decision.agent_id,
+        channel=ticket.channel,
+        offered_at=now,
+        expires_at=decision.offer_expires_at,
+        status="pending",
+    )
+    session.add(row)
+    await session.flush()
+    emit(
+        session,
+        topic=ROUTING_OFFER,
+        payload={
+            "offer_id": row.id,
+            "ticket_id": ticket.id,
+            "agent_id": decision.agent_id,
+            "subject": ticket.subject,
+            "channel": ticket.channel,
+            "priority": ticket.priority,
+            "expires_at": row.expires_at.isoformat(),
+            "reason": decision.explanation.reason,
+        },
+    )
