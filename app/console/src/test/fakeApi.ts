@@ -11,6 +11,7 @@ export const ADA: Agent = {
   presence: 'online',
   is_active: true,
   capacity: {},
+  routing_paused: false,
   skills: [],
   team_ids: [],
   created_at: '2026-01-01T00:00:00Z',

@@ -13,6 +13,7 @@ const AGENT = {
   presence: 'online',
   is_active: true,
   capacity: {},
+  routing_paused: false,
   skills: [],
   team_ids: [],
   created_at: '2026-01-01T00:00:00Z',

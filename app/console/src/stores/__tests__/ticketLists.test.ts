@@ -19,6 +19,7 @@ function ticket(id: number, subject = `Ticket ${id}`): ViewTicket {
     assignee_id: null,
     team_id: null,
     required_skill_ids: [],
+    required_skills: [],
     tags: [],
     custom_fields: {},
     created_at: '2026-01-01T00:00:00Z',
