@@ -1,5 +1,9 @@
 """LISTEN to a PostgreSQL channel on a connection of its own.
 
+The connection is opened beside the engine's pool, not taken from it: every long-running
+task of a worker (the relay, the mail supervisor, routing, the SLA scheduler) listens for
+as long as it runs, and a pool sized for the jobs would otherwise be held by listeners.
+
 Our triggers (migration 0014) NOTIFY inside the writing transaction; PostgreSQL delivers
 the notification when that transaction commits and never for one rolled back, so a
 listener is told exactly about committed changes. Notifications are a wake-up call, not a
@@ -13,7 +17,8 @@ import asyncio
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class ListenerLost(ConnectionError):
@@ -26,21 +31,19 @@ class Listener:
     def __init__(self, engine: AsyncEngine, channel: str) -> None:
         self.engine = engine
         self.channel = channel
-        self._connection: AsyncConnection | None = None
         self._driver: Any = None  # the asyncpg connection
         self._payloads: list[str] = []
         self._arrived = asyncio.Event()
         self._lost = False
 
     async def __aenter__(self) -> Listener:
-        self._connection = await self.engine.connect()
+        url = self.engine.url.set(drivername="postgresql")
+        self._driver = await asyncpg.connect(url.render_as_string(hide_password=False))
         try:
-            raw = await self._connection.get_raw_connection()
-            self._driver = raw.driver_connection
             self._driver.add_termination_listener(self._on_lost)
             await self._driver.add_listener(self.channel, self._on_notify)
         except BaseException:
-            await self._connection.close()
+            self._driver.terminate()
             raise
         return self
 
@@ -50,13 +53,13 @@ class Listener:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        assert self._connection is not None
+        assert self._driver is not None
         if self._lost:
-            await self._connection.invalidate()
-        else:
-            self._driver.remove_termination_listener(self._on_lost)
-            await self._driver.remove_listener(self.channel, self._on_notify)
-        await self._connection.close()
+            self._driver.terminate()
+            return
+        self._driver.remove_termination_listener(self._on_lost)
+        await self._driver.remove_listener(self.channel, self._on_notify)
+        await self._driver.close()
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         self._payloads.append(payload)
