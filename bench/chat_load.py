@@ -213,7 +213,11 @@ async def sessions(base: str, inbox_key: str, count: int) -> list[Conversation]:
     return out
 
 
-async def connect_all(urls: list[str], *, origin: str | None) -> list[ClientConnection]:
+async def connect_all(
+    urls: list[str], *, origin: str | None, into: list[ClientConnection]
+) -> list[ClientConnection]:
+    """Open the sockets; each joins `into` (what `heartbeat` pings) as soon as it is open,
+    since the server closes a socket that stays silent for two heartbeats."""
     limit = asyncio.Semaphore(64)
 
     async def one(url: str) -> ClientConnection:
@@ -221,22 +225,26 @@ async def connect_all(urls: list[str], *, origin: str | None) -> list[ClientConn
             sock = await open_socket(url, origin=origin)
             hello = json.loads(await sock.recv())
             assert hello["type"] == "hello", hello
+            into.append(sock)
             return sock
 
     return list(await asyncio.gather(*(one(u) for u in urls)))
 
 
 async def heartbeat(sockets: list[ClientConnection], stop: asyncio.Event) -> None:
-    """Each socket pings once per heartbeat, spread evenly, as widgets do."""
-    if not sockets:
-        return
-    gap = HEARTBEAT / len(sockets)
-    for sock in itertools.cycle(sockets):
-        if stop.is_set():
-            return
-        with contextlib.suppress(Exception):
-            await sock.send('{"type":"ping"}')
-        await asyncio.sleep(gap)
+    """Each socket pings once per heartbeat, spread evenly, as widgets do: a batch every
+    second over the sockets open so far (one sleep per socket fell behind at 10,000)."""
+    index = 0
+    next_tick = time.perf_counter()
+    while not stop.is_set():
+        count = len(sockets)
+        for _ in range(-(-count // HEARTBEAT) if count else 0):
+            sock = sockets[index % count]
+            index += 1
+            with contextlib.suppress(Exception):
+                await sock.send('{"type":"ping"}')
+        next_tick += 1
+        await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
 
 
 async def read_visitor(run: Run, conv: Conversation, sock: ClientConnection) -> None:
@@ -325,8 +333,11 @@ async def load_phase(
     by_ticket: dict[int, Conversation] = {}
     baseline = rss_kb(pid_of(server))
     console.print(f"connecting {visitors} visitor sockets")
+    live: list[ClientConnection] = []
+    stop = asyncio.Event()
+    beat = asyncio.create_task(heartbeat(live, stop))
     visitor_socks = await connect_all(
-        [ws(run.base, "/ws/widget", c.token) for c in run.conversations], origin=ORIGIN
+        [ws(run.base, "/ws/widget", c.token) for c in run.conversations], origin=ORIGIN, into=live
     )
     readers = [
         asyncio.create_task(read_visitor(run, c, s))
@@ -351,11 +362,9 @@ async def load_phase(
     by_ticket.update({c.ticket_id: c for c in run.conversations})
     console.print(f"connecting {agents} agent sockets")
     agent_socks = await connect_all(
-        [ws(run.base, "/ws/agent", t) for t in run.agent_tokens], origin=None
+        [ws(run.base, "/ws/agent", t) for t in run.agent_tokens], origin=None, into=live
     )
     readers += [asyncio.create_task(read_agent(run, s, by_ticket)) for s in agent_socks]
-    stop = asyncio.Event()
-    beat = asyncio.create_task(heartbeat(visitor_socks + agent_socks, stop))
     await asyncio.sleep(3)
     connected = rss_kb(pid_of(server))
     per_connection_kb = (connected - baseline) / (visitors + agents)
@@ -451,13 +460,14 @@ async def idle_phase(run: Run, server: Server, inbox_key: str, *, count: int) ->
     baseline = rss_kb(pid_of(server))
     console.print(f"connecting {count} idle visitor sockets")
     started = time.perf_counter()
+    live: list[ClientConnection] = []
+    stop = asyncio.Event()
+    beat = asyncio.create_task(heartbeat(live, stop))
     socks = await connect_all(
-        [ws(run.base, "/ws/widget", c.token) for c in conversations], origin=ORIGIN
+        [ws(run.base, "/ws/widget", c.token) for c in conversations], origin=ORIGIN, into=live
     )
     connect_seconds = time.perf_counter() - started
     drains = [asyncio.create_task(_drain(s)) for s in socks]
-    stop = asyncio.Event()
-    beat = asyncio.create_task(heartbeat(socks, stop))
     await asyncio.sleep(5)
     connected = rss_kb(pid_of(server))
     cpu_before, t0 = cpu_seconds(pid_of(server)), time.perf_counter()
