@@ -45,7 +45,7 @@ CONSOLE_SOURCES := $(shell find app/console/src -type f ! -name api.d.ts) \
 WIDGET_SOURCES := $(shell find widgets/src -type f) widgets/vite.config.ts
 PYTHON_SOURCES := $(shell find app channels routing knowledge_base widgets -name '*.py')
 
-.PHONY: help run test lint format bench bench-email bench-relay bench-console screenshots bench-routing migrate services \
+.PHONY: help run test lint format bench bench-email bench-chat bench-relay bench-console screenshots bench-routing migrate services \
 	system-packages install \
 	migrations-check clean frontend frontend-install frontend-check types
 
@@ -87,6 +87,9 @@ bench-console: system-packages install services frontend ## Console in Chromium 
 
 screenshots: system-packages install services frontend ## The README's console screenshots on `relaydesk seed-demo` data (docs/screenshots/)
 	$(BIN)/python scripts/screenshots.py
+
+bench-chat: install services ## Live chat benchmark: 2,000 visitor + 50 agent sockets, 200 msg/s each way, 10,000 idle (see bench/README.md)
+	$(BIN)/python bench/chat_load.py
 
 bench-routing: install ## Routing core benchmark: 500 agents x 5,000 queued tickets, SLA computations (see bench/README.md)
 	$(BIN)/python bench/routing.py

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
 from app.chat.models import ChatVisitor
@@ -459,3 +459,35 @@ async def test_phone_sized_the_chat_fills_the_screen(
         await screenshot(phone, "widget-phone")
     finally:
         await phone.context.close()
+
+
+async def test_a_visitor_who_writes_before_the_server_answers_is_not_lost(
+    page: Page,
+    site: str,
+    inbox: dict[str, Any],
+    agent_socket: Peer,
+    browser_problems: BrowserProblems,
+) -> None:
+    """The first session request fails (the network, the server restarting): the widget
+    keeps what was typed and asks again until it has a session, then sends it once."""
+    refused: list[str] = []
+
+    async def unreachable(route: Route) -> None:
+        refused.append(route.request.url)
+        await route.abort("connectionrefused")
+
+    await page.route("**/api/v1/widget/sessions", unreachable)
+    await page.goto(site + "/shop")
+    widget = Widget(page)
+    await widget.open()
+    await widget.send("Typed while the server was away")
+    await expect(page.get_by_text("Reconnecting…")).to_be_visible()
+    await expect(widget.log.locator(".message.mine[data-status='sending']")).to_have_count(1)
+    await page.unroute("**/api/v1/widget/sessions")
+    await agent_socket.expect("message.new", body="Typed while the server was away")
+    await widget.expect_all_sent()
+    await expect(page.get_by_text("Reconnecting…")).to_be_hidden()
+    assert refused
+    browser_problems.found = [
+        p for p in browser_problems.found if "ERR_CONNECTION_REFUSED" not in p
+    ]

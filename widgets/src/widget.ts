@@ -2,7 +2,7 @@
 // ask for a form first; the client carries the conversation; the thread and the panel
 // show it. Nothing here parses markup: every server value is shown as text.
 import { Api, ApiError } from './api'
-import { ChatClient, type ClientState, type TicketFrame } from './client'
+import { backoffDelay, ChatClient, type ClientState, type TicketFrame } from './client'
 import { Composer } from './composer'
 import type { WidgetConfig } from './config'
 import { StartForm } from './form'
@@ -30,6 +30,7 @@ export class Widget {
   private session: Promise<string | null> | null = null
   private visitor: HelloFrame['visitor'] | null = null
   private unread = 0
+  private sessionAttempts = 0
   private configAt = Date.now()
   private typingTimer: ReturnType<typeof setTimeout> | null = null
 
@@ -150,6 +151,7 @@ export class Widget {
       this.keep([])
     }
     this.token = answer.token
+    this.sessionAttempts = 0
     this.keep(this.client.queue)
     this.client.useToken(answer.token)
     return answer.token
@@ -162,6 +164,17 @@ export class Widget {
     this.session = this.startSession().catch((error: unknown) => {
       this.session = null
       if (error instanceof ApiError && error.status === 403) this.connection('refused')
+      if (error instanceof ApiError && error.status < 500) return null
+      // The server is out of reach. A returning visitor's socket retries on its own (it
+      // checks the token too); a new one asks again, with backoff, while it has a reason.
+      if (this.token) {
+        this.client.useToken(this.token)
+        return this.token
+      }
+      this.connection('waiting')
+      setTimeout(() => {
+        if (!this.token && (this.panel.open || this.client.queue.length)) void this.ensureSession()
+      }, backoffDelay(this.sessionAttempts++))
       return null
     })
     return this.session
