@@ -43,14 +43,14 @@ export const routes: RouteRecordRaw[] = [
         component: ViewPage,
       },
       {
-        path: 'settings/security',
-        name: 'security',
-        component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
-      },
-      {
         path: 'admin/:section?',
         name: 'admin',
         component: () => import('@/pages/AdminPage/AdminPage.vue'),
+      },
+      {
+        path: 'settings/security',
+        name: 'security',
+        component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
       },
       {
         path: 'tickets/:id(\\d+)',
