@@ -43,11 +43,6 @@ export const routes: RouteRecordRaw[] = [
         component: ViewPage,
       },
       {
-        path: 'settings/security',
-        name: 'security',
-        component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
-      },
-      {
         path: 'board',
         name: 'board',
         component: () => import('@/pages/BoardPage/BoardPage.vue'),
@@ -56,6 +51,11 @@ export const routes: RouteRecordRaw[] = [
         path: 'admin/:section?',
         name: 'admin',
         component: () => import('@/pages/AdminPage/AdminPage.vue'),
+      },
+      {
+        path: 'settings/security',
+        name: 'security',
+        component: () => import('@/pages/SecurityPage/SecurityPage.vue'),
       },
       {
         path: 'tickets/:id(\\d+)',
