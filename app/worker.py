@@ -41,6 +41,7 @@ from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
 from app.supervisor import Supervisor, process_name, report_components
 from app.tickets.hooks import install_hooks
+from channels.email.parsing import close_shared_parser
 from channels.email.poller import run_mail_pollers
 from channels.email.smtp import SmtpPool, SmtpSender
 from routing.runner import run_routing
@@ -160,6 +161,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     for sender in ctx.get("senders", {}).values():
         if isinstance(sender, SmtpSender):
             await sender.aclose()
+    close_shared_parser()
     engine: AsyncEngine = ctx.pop("_engine")
     await engine.dispose()
 

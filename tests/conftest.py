@@ -35,6 +35,7 @@ from app.db.engine import SessionMaker
 from app.db.registry import metadata
 from app.inboxes.service import SettingsValidators
 from app.main import CHANNEL_SETTINGS_VALIDATORS, create_app
+from channels.email.parsing import close_shared_parser
 from tests.asgi import running
 from tests.db import clone_template, drop_database
 from tests.factories.assets import fake_build
@@ -73,6 +74,14 @@ def _is_local(host: Any) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_the_mail_parser_pool() -> Iterator[None]:
+    """Importing tests start the process's mail parser pool; an xdist worker exits without
+    its atexit hooks, and the pool's processes would outlive the run."""
+    yield
+    close_shared_parser()
 
 
 @pytest.fixture(scope="session", autouse=True)

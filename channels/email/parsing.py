@@ -86,3 +86,12 @@ def shared_parser() -> MailParser:
     if _shared is None:
         _shared = MailParser()
     return _shared
+
+
+def close_shared_parser() -> None:
+    """Stop the process's parser pool (the worker's shutdown; the test session's end):
+    a pool left running outlives its parent when that exits without its atexit hooks."""
+    global _shared
+    if _shared is not None:
+        _shared.close()
+        _shared = None
