@@ -41,6 +41,7 @@ from app.tickets.lifecycle.messages import (
     NewMessage,
     automatic_values,
     message_appended,
+    new_message_row,
     run_appended_hooks,
 )
 from app.tickets.lifecycle.tickets import AUDITED_FIELDS, NewTicket
@@ -69,25 +70,7 @@ class _Opened:
 
 def _message(new: NewMessage, *, seq: int, now: datetime) -> Message:
     """The row `insert_message` writes, without the flush (ticket_id is set at flush)."""
-    return Message(
-        seq=seq,
-        direction=new.direction,
-        author_type=new.author_type,
-        author_contact_id=new.author_contact_id,
-        author_agent_id=new.author_agent_id,
-        internal=new.internal,
-        subject=new.subject,
-        body_text=new.body_text,
-        body_html=new.body_html,
-        inbox_id=new.inbox_id,
-        external_id=new.external_id,
-        status=new.status,
-        channel_data={**new.channel_data, **({"automated": True} if new.automated else {})},
-        created_at=new.created_at or now,
-        dated_at=new.dated_at,
-        sent_at=new.sent_at,
-        referenced_ids=list(new.referenced_ids),
-    )
+    return new_message_row(new, seq=seq, created_at=now)
 
 
 class LifecycleBatch:

@@ -66,17 +66,9 @@ def message_appended(message: Message) -> Event:
     return Event(MESSAGE_CREATED, message_event(message))
 
 
-async def insert_message(
-    session: AsyncSession,
-    ticket: Ticket,
-    new: NewMessage,
-    *,
-    seq: int,
-    attachments: Sequence[Attachment] = (),
-    now: datetime | None = None,
-) -> Message:
-    message = Message(
-        ticket_id=ticket.id,
+def new_message_row(new: NewMessage, *, seq: int, created_at: datetime) -> Message:
+    """The message row for `new` (its ticket_id is the caller's to set)."""
+    return Message(
         seq=seq,
         direction=new.direction,
         author_type=new.author_type,
@@ -90,11 +82,24 @@ async def insert_message(
         external_id=new.external_id,
         status=new.status,
         channel_data={**new.channel_data, **({"automated": True} if new.automated else {})},
-        created_at=new.created_at or now or ticket.updated_at,
+        created_at=new.created_at or created_at,
         dated_at=new.dated_at,
         sent_at=new.sent_at,
         referenced_ids=list(new.referenced_ids),
     )
+
+
+async def insert_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    new: NewMessage,
+    *,
+    seq: int,
+    attachments: Sequence[Attachment] = (),
+    now: datetime | None = None,
+) -> Message:
+    message = new_message_row(new, seq=seq, created_at=now or ticket.updated_at)
+    message.ticket_id = ticket.id
     session.add(message)
     await session.flush()
     for attachment in attachments:
