@@ -419,8 +419,13 @@ async def test_right_to_left(
     )
     log = page.get_by_role("log")
     await expect(log.get_by_text("تم شحنه اليوم")).to_be_visible()
-    mine = await log.locator(".message.mine .bubble").bounding_box()
-    theirs = await log.locator(".message.theirs .bubble").bounding_box()
+    # Measured once both are laid out: the log re-renders as the reply's frames arrive.
+    mine_bubble = log.locator(".message.mine .bubble").last
+    theirs_bubble = log.locator(".message.theirs .bubble", has_text="تم شحنه اليوم")
+    await expect(mine_bubble).to_be_visible()
+    await expect(theirs_bubble).to_be_visible()
+    mine = await mine_bubble.bounding_box()
+    theirs = await theirs_bubble.bounding_box()
     assert mine is not None
     assert theirs is not None
     assert mine["x"] < theirs["x"]  # the visitor's own messages on the left in RTL
