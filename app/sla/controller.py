@@ -63,11 +63,12 @@ def sla_out(sla: dict[str, Any] | None) -> TicketSla | None:
     return None if sla is None else msgspec.convert(sla, TicketSla, strict=False)
 
 
-def board_out(ticket: Ticket, now: datetime) -> BoardTicket:
+def board_out(ticket: Ticket, now: datetime, policy_names: dict[int, str]) -> BoardTicket:
     assert ticket.sla_due_at is not None
     targets = sla_out(ticket.sla)
     unmet = [t for t in (targets.targets if targets else []) if t.met_at is None and t.due_at]
     soonest = min(unmet, key=lambda t: t.due_at or now, default=None)
+    policy_id = soonest.policy_id if soonest and soonest.policy_id else ticket.sla_policy_id
     return BoardTicket(
         ticket_id=ticket.id,
         number=ticket.number,
@@ -77,7 +78,9 @@ def board_out(ticket: Ticket, now: datetime) -> BoardTicket:
         channel=ticket.channel,
         team_id=ticket.team_id,
         assignee_id=ticket.assignee_id,
-        policy_id=ticket.sla_policy_id,
+        policy_id=policy_id,
+        policy_name=policy_names.get(policy_id) if policy_id is not None else None,
+        group_team_id=soonest.team_id if soonest else None,
         metric=soonest.metric if soonest else None,
         due_at=ticket.sla_due_at,
         overdue_seconds=int((now - ticket.sla_due_at).total_seconds()),
@@ -183,7 +186,7 @@ class SlaController(Controller):
         due_before: Instant = None,
         limit: PageSize = 100,
     ) -> BoardPage:
-        tickets = await breached_tickets(
+        board = await breached_tickets(
             db_session,
             actor,
             now=now,
@@ -195,7 +198,9 @@ class SlaController(Controller):
             due_after=instant("due_after", due_after),
             due_before=instant("due_before", due_before),
         )
-        return BoardPage(now=now, items=[board_out(t, now) for t in tickets])
+        return BoardPage(
+            now=now, items=[board_out(t, now, board.policy_names) for t in board.tickets]
+        )
 
     @get("/at-risk", summary="Open tickets falling due within `within_minutes`, soonest first")
     async def at_risk(
@@ -212,7 +217,7 @@ class SlaController(Controller):
         due_before: Instant = None,
         limit: PageSize = 100,
     ) -> BoardPage:
-        tickets = await at_risk_tickets(
+        board = await at_risk_tickets(
             db_session,
             actor,
             now=now,
@@ -225,4 +230,6 @@ class SlaController(Controller):
             due_after=instant("due_after", due_after),
             due_before=instant("due_before", due_before),
         )
-        return BoardPage(now=now, items=[board_out(t, now) for t in tickets])
+        return BoardPage(
+            now=now, items=[board_out(t, now, board.policy_names) for t in board.tickets]
+        )

@@ -37,7 +37,9 @@ class SlaPolicy(IdMixin, TimestampMixin, Base):
     """Tried in `position` order; the first whose conditions all match applies.
     `targets` [{"metric", "priority", "minutes", "business_hours"}]; `pauses`
     {metric: [status, ...]} overrides which statuses stop a clock; `actions`
-    {"warning"|"breached"|"met": [{"type", ...}]}."""
+    {"warning"|"breached"|"met": [{"type", ...}]}. With `team_id` it is a group policy:
+    that team's internal target (`group_ownership`) while it owns a ticket, chosen among
+    the team's group policies the same way and kept beside the customer's policy."""
 
     __tablename__ = "sla_policies"
     __table_args__ = (
@@ -54,13 +56,19 @@ class SlaPolicy(IdMixin, TimestampMixin, Base):
     pauses: Mapped[dict[str, Any]] = mapped_column(default=dict)
     actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     warning_fraction: Mapped[float] = mapped_column(default=0.8, server_default="0.8")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+
+    @property
+    def kind(self) -> str:
+        return "customer" if self.team_id is None else "group"
 
 
 class SlaTargetEvent(IdMixin, Base):
     """One moment of one target cycle of a ticket: its warning, its breach, its meeting.
     Unique per (ticket, metric, cycle, kind): that is what makes each fire once, whichever
     scheduler gets there first. Team, agent and channel are the ticket's at that moment, so
-    reports group by who owned it then."""
+    reports group by who owned it then; a group target's team is the team whose clock it
+    was, and its policy the group policy."""
 
     __tablename__ = "sla_target_events"
     __table_args__ = (

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 from litestar import Controller, Response, get
@@ -10,10 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.errors import InvalidParameter
 from app.http.params import Instant, instant
-from app.sla.reports import report_csv, sla_report
+from app.sla.reports import GroupBy, policy_names, report_csv, sla_report
 from app.sla.schemas import ReportOut
-
-GroupBy = Literal["team", "agent", "channel"]
 
 
 def _range(since: str | None, until: str | None) -> tuple[datetime, datetime]:
@@ -40,7 +37,14 @@ class ReportController(Controller):
     ) -> ReportOut:
         start, end = _range(since, until)
         rows = await sla_report(db_session, actor, since=start, until=end, group_by=group_by)
-        data = {"since": start, "until": end, "group_by": group_by, "rows": [vars(r) for r in rows]}
+        names = await policy_names(db_session, rows) if group_by == "policy" else {}
+        data = {
+            "since": start,
+            "until": end,
+            "group_by": group_by,
+            "rows": [vars(r) for r in rows],
+            "names": names,
+        }
         return msgspec.convert(data, ReportOut)
 
     @get("/sla.csv", summary="The same report as CSV", media_type="text/csv")
@@ -54,8 +58,9 @@ class ReportController(Controller):
     ) -> Response[str]:
         start, end = _range(since, until)
         rows = await sla_report(db_session, actor, since=start, until=end, group_by=group_by)
+        names = await policy_names(db_session, rows) if group_by == "policy" else None
         return Response(
-            report_csv(rows, group_by),
+            report_csv(rows, group_by, names),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
         )

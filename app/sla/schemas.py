@@ -166,9 +166,14 @@ WarningFraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
 
 
 class PolicyCreate(Input):
+    """With `team_id` a group policy: that team's internal target while it owns a ticket
+    (`group_ownership` targets only), chosen among the team's group policies by the same
+    conditions and position, beside the customer policy."""
+
     name: Name
     targets: Targets
     calendar_id: Id | None = None  # none: around the clock
+    team_id: Id | None = None
     conditions: Conditions = msgspec.field(default_factory=Conditions)
     position: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 0
     pauses: Pauses = {}
@@ -180,6 +185,7 @@ class PolicyUpdate(Input):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     targets: Targets | msgspec.UnsetType = msgspec.UNSET
     calendar_id: Id | msgspec.UnsetType | None = msgspec.UNSET
+    team_id: Id | msgspec.UnsetType | None = msgspec.UNSET
     conditions: Conditions | msgspec.UnsetType = msgspec.UNSET
     position: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | msgspec.UnsetType = msgspec.UNSET
     pauses: Pauses | msgspec.UnsetType = msgspec.UNSET
@@ -197,6 +203,8 @@ class TargetOut(Output):
 class PolicyOut(Output):
     id: int
     name: str
+    kind: Literal["customer", "group"]
+    team_id: int | None  # a group policy's team
     position: int
     calendar_id: int | None
     conditions: dict[str, list[object]]
@@ -217,7 +225,9 @@ class DueOverride(Input):
 
 class BoardTicket(Output):
     """A ticket on the SLA board: its soonest unmet target and how far past (positive)
-    or before (negative) its due time `now` is."""
+    or before (negative) its due time `now` is. `policy_id` and `policy_name` are that
+    target's policy (a group policy when `group_team_id` is set: the target is that
+    team's own)."""
 
     ticket_id: int
     number: int
@@ -228,6 +238,8 @@ class BoardTicket(Output):
     team_id: int | None
     assignee_id: int | None
     policy_id: int | None
+    policy_name: str | None
+    group_team_id: int | None
     metric: str | None
     due_at: datetime
     overdue_seconds: int
@@ -265,3 +277,5 @@ class ReportOut(Output):
     until: datetime
     group_by: str
     rows: list[ReportRow]
+    # group_by=policy: each key's policy name (the rows' keys are policy ids).
+    names: dict[str, str] = {}

@@ -8,14 +8,16 @@ are stored on it and would otherwise keep the old rule until the ticket next cha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.models import Team
 from app.audit.service import record
 from app.auth.actor import Actor, require_admin, require_supervisor
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -188,10 +190,16 @@ async def _check_calendar_id(session: AsyncSession, calendar_id: int | None) -> 
         raise ValidationFailed.field("calendar_id", f"no calendar with id {calendar_id}")
 
 
+async def _check_team_id(session: AsyncSession, team_id: int | None) -> None:
+    if team_id is not None and await session.get(Team, team_id) is None:
+        raise ValidationFailed.field("team_id", f"no team with id {team_id}")
+
+
 POLICY_FIELDS = (
     "name",
     "targets",
     "calendar_id",
+    "team_id",
     "conditions",
     "position",
     "pauses",
@@ -212,6 +220,7 @@ async def do_create_policy(
 ) -> SlaPolicy:
     require_admin(actor)
     await _check_calendar_id(session, data.calendar_id)
+    await _check_team_id(session, data.team_id)
     policy = SlaPolicy(**_policy_values(data))
     engine.check_policy(policy)
     await _save(session, policy, "policy")
@@ -221,7 +230,7 @@ async def do_create_policy(
         action="sla_policy.create",
         entity_type="sla_policy",
         entity_id=policy.id,
-        after={"name": policy.name},
+        after={"name": policy.name, "team_id": policy.team_id},
     )
     _rules_changed(session, policy_id=policy.id)
     return policy
@@ -235,6 +244,8 @@ async def do_update_policy(
     values = _policy_values(data)
     if "calendar_id" in values:
         await _check_calendar_id(session, values["calendar_id"])
+    if "team_id" in values:
+        await _check_team_id(session, values["team_id"])
     before = {f: getattr(policy, f) for f in values}
     for field, value in values.items():
         setattr(policy, field, value)
@@ -318,6 +329,28 @@ async def do_override_due(
 # --- breaches and tickets at risk ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Board:
+    """Tickets for the board, with the name of every policy their targets come from."""
+
+    tickets: list[Ticket]
+    policy_names: dict[int, str]
+
+
+async def _with_policy_names(session: AsyncSession, tickets: list[Ticket]) -> Board:
+    ids = {t.sla_policy_id for t in tickets if t.sla_policy_id is not None}
+    for ticket in tickets:
+        targets = (ticket.sla or {}).get("targets", [])
+        ids |= {t["policy_id"] for t in targets if isinstance(t.get("policy_id"), int)}
+    names: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(
+            select(SlaPolicy.id, SlaPolicy.name).where(SlaPolicy.id.in_(ids))
+        )
+        names = {row[0]: row[1] for row in rows}
+    return Board(tickets, names)
+
+
 def _board(
     actor: Actor,
     *,
@@ -329,13 +362,15 @@ def _board(
     due_before: datetime | None,
 ) -> Select[Ticket]:
     conditions: list[ColumnElement[bool]] = [readable_by(actor), Ticket.sla_due_at.is_not(None)]
-    equal = {
-        "team_id": team_id,
-        "assignee_id": assignee_id,
-        "channel": channel,
-        "sla_policy_id": policy_id,
-    }
+    equal = {"team_id": team_id, "assignee_id": assignee_id, "channel": channel}
     conditions += [getattr(Ticket, f) == v for f, v in equal.items() if v is not None]
+    if policy_id is not None:  # the customer policy, or a group policy of its owners
+        conditions.append(
+            or_(
+                Ticket.sla_policy_id == policy_id,
+                Ticket.sla["group_policy_ids"].contains([policy_id]),
+            )
+        )
     if due_after is not None:
         conditions.append(Ticket.sla_due_at >= due_after)
     if due_before is not None:
@@ -345,10 +380,10 @@ def _board(
 
 async def breached_tickets(
     session: AsyncSession, actor: Actor, *, now: datetime, limit: int, **filters: Any
-) -> list[Ticket]:
+) -> Board:
     """Open tickets with a target past its due time and not met, most overdue first."""
     stmt = _board(actor, **filters).where(Ticket.sla_due_at <= now).limit(limit)
-    return list((await session.scalars(stmt)).all())
+    return await _with_policy_names(session, list((await session.scalars(stmt)).all()))
 
 
 async def at_risk_tickets(
@@ -359,9 +394,9 @@ async def at_risk_tickets(
     within: timedelta,
     limit: int,
     **filters: Any,
-) -> list[Ticket]:
+) -> Board:
     """Open tickets whose next target falls due within `within`, soonest first."""
     stmt = _board(actor, **filters).where(
         Ticket.sla_due_at > now, Ticket.sla_due_at <= now + within
     )
-    return list((await session.scalars(stmt.limit(limit))).all())
+    return await _with_policy_names(session, list((await session.scalars(stmt.limit(limit))).all()))

@@ -73,7 +73,9 @@ class TicketFacts:
 @dataclass(frozen=True)
 class SlaPolicy:
     """Targets per (metric, priority). `conditions` maps a field of TicketFacts to the
-    values that match; a policy matches when every condition does (tags: any overlap)."""
+    values that match; a policy matches when every condition does (tags: any overlap).
+    With `team_id` it is that team's group policy: its own promise while the team owns
+    the ticket (the `group_ownership` metric), kept beside the customer's policy."""
 
     id: int
     targets: tuple[SlaTarget, ...]
@@ -81,6 +83,7 @@ class SlaPolicy:
     pauses: Mapping[Metric, frozenset[str]] = field(default_factory=lambda: DEFAULT_PAUSES)
     warning_fraction: float = 0.8  # a warning fires when this much of a target is used
     position: int = 0
+    team_id: int | None = None  # a group policy's team; None: the customer's promise
     _by_key: dict[tuple[str, str], SlaTarget] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,9 +118,12 @@ class SlaPolicy:
         return True
 
 
-def select_policy(policies: Iterable[SlaPolicy], facts: TicketFacts) -> SlaPolicy | None:
-    """The first policy in `position` order (then id) whose conditions all match."""
+def select_policy(
+    policies: Iterable[SlaPolicy], facts: TicketFacts, *, team_id: int | None = None
+) -> SlaPolicy | None:
+    """The first policy in `position` order (then id) whose conditions all match: among
+    the customer policies, or with `team_id` among that team's group policies."""
     for policy in sorted(policies, key=lambda p: (p.position, p.id)):
-        if policy.matches(facts):
+        if policy.team_id == team_id and policy.matches(facts):
             return policy
     return None

@@ -150,6 +150,12 @@ def compute_sla(
     )
 
 
+def teams_owning(history: TicketHistory) -> list[int]:
+    """Every team that has owned the ticket, in the order they first took it."""
+    owners = [history.team_id] + [e.team_id for e in history.events if isinstance(e, TeamChanged)]
+    return list(dict.fromkeys(t for t in owners if t is not None))
+
+
 def _check_history(history: TicketHistory, now: datetime) -> None:
     previous = history.created_at
     for event in history.events:

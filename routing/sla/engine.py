@@ -36,12 +36,10 @@ async def recompute_and_act(session: AsyncSession, ticket: Ticket, *, now: datet
     """Recompute; targets met by this change run their policy's `met` actions."""
     rules = await load_rules(session)
     records = await recompute_ticket(session, ticket, now=now, rules=rules)
-    if ticket.sla_policy_id is None:
-        return
     for record in records:
         if record.kind != "met":
             continue
-        actions = rules.actions_for(ticket.sla_policy_id, "met")
+        actions = rules.actions_for(record.entry.policy_id, "met")
         if actions:
             await apply_actions(
                 session, ticket, actions, kind="met", metric=record.target.metric, now=now

@@ -13,18 +13,21 @@ from routing.sla.recompute import recompute_open_tickets
 async def recompute_sla(
     ctx: dict[str, Any], *, policy_id: int | None = None, calendar_id: int | None = None
 ) -> int:
-    """A calendar change touches only the tickets under its policies; a policy change may
-    move any open ticket to or from that policy, so all are recomputed."""
+    """A calendar change touches only the tickets under its customer policies; a policy
+    change may move any open ticket to or from that policy, and a group policy's targets
+    are not named by `tickets.sla_policy_id`, so those recompute all open tickets."""
     policy_ids = None
     if calendar_id is not None:
         async with ctx["sessionmaker"]() as session:
-            policy_ids = list(
-                (
-                    await session.scalars(
-                        select(SlaPolicy.id).where(SlaPolicy.calendar_id == calendar_id)
+            using = (
+                await session.execute(
+                    select(SlaPolicy.id, SlaPolicy.team_id).where(
+                        SlaPolicy.calendar_id == calendar_id
                     )
-                ).all()
-            )
+                )
+            ).all()
+        if all(team_id is None for _, team_id in using):
+            policy_ids = [policy_id for policy_id, _ in using]
     return await recompute_open_tickets(
         ctx["sessionmaker"], now=ctx["clock"](), policy_ids=policy_ids
     )

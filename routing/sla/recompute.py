@@ -19,12 +19,11 @@ from app.db.engine import SessionMaker
 from app.sla.models import SlaTargetEvent
 from app.tickets.lifecycle import write_derived, write_derived_many
 from app.tickets.models import Ticket
-from routing.core.calendars import BusinessCalendar
-from routing.core.sla_policy import STOPPED_STATUSES, SlaPolicy, TicketFacts, select_policy
-from routing.core.sla_timeline import TargetState, compute_sla
+from routing.core.sla_policy import STOPPED_STATUSES, TicketFacts, select_policy
+from routing.core.sla_timeline import TargetState, compute_sla, teams_owning
 from routing.sla.history import Opening, history_of, load_event_rows
 from routing.sla.rules import RuleBook, load_rules
-from routing.sla.state import Stored, group_cycle, moment, stored_sla
+from routing.sla.state import Entry, Stored, group_cycle, moment, stored_sla
 
 # The scheduler LISTENs here; a recomputation that brings a ticket's next moment forward
 # wakes it (delivered at commit, never for a rolled-back change).
@@ -32,23 +31,44 @@ SLA_CHANNEL = "relaydesk_sla"
 
 
 def compute_stored(
-    policy: SlaPolicy,
-    calendar: BusinessCalendar | None,
+    rules: RuleBook,
+    facts: TicketFacts,
     rows: Sequence[Any],
     *,
     opening: Opening,
-    team_id: int | None,
     status: str,
     fired: Sequence[str],
     now: datetime,
 ) -> Stored:
-    history = history_of(rows, opening, now)
-    state = compute_sla(policy, calendar, history, now)
-    targets = [(t, t.cycle) for t in state.targets]
-    if team_id is not None and any(t.metric == "group_ownership" for t in policy.targets):
-        group = compute_sla(policy, calendar, history, now, team_id=team_id)
-        targets += [(t, group_cycle(team_id, t.cycle)) for t in group.targets]
-    return stored_sla(policy.id, targets, status=status, fired=fired)
+    """The customer policy's targets, then each group policy's: one for every team that
+    has owned the ticket (its first matching group policy), timed over the stretches that
+    team owned it, so a team handing the ticket on has its own target met there."""
+    policy = select_policy(rules.policies, facts)
+    history = None
+    entries: list[Entry] = []
+    if policy is not None:
+        history = history_of(rows, opening, now)
+        state = compute_sla(policy, rules.calendar_for(policy.id), history, now)
+        entries += [Entry(t, t.cycle, policy.id) for t in state.targets]
+    group_ids: list[int] = []
+    if rules.has_group_policies:
+        history = history or history_of(rows, opening, now)
+        for team_id in teams_owning(history):
+            group = select_policy(rules.policies, facts, team_id=team_id)
+            if group is None:
+                continue
+            group_ids.append(group.id)
+            state = compute_sla(group, rules.calendar_for(group.id), history, now, team_id=team_id)
+            entries += [
+                Entry(t, group_cycle(team_id, t.cycle), group.id, team_id) for t in state.targets
+            ]
+    return stored_sla(
+        policy.id if policy else None,
+        entries,
+        status=status,
+        fired=fired,
+        group_policy_ids=group_ids,
+    )
 
 
 def facts_of(ticket: Ticket, account_tier: str | None) -> TicketFacts:
@@ -70,19 +90,30 @@ class Record:
     """A target moment to insert into sla_target_events."""
 
     ticket: Ticket
-    target: TargetState
-    cycle: int
+    entry: Entry
     kind: str
     at: datetime
+
+    @property
+    def target(self) -> TargetState:
+        return self.entry.state
+
+    @property
+    def key(self) -> str:
+        return moment(self.entry.state.metric, self.entry.cycle, self.kind)
 
 
 def records_for(ticket: Ticket, stored: Stored, fired: set[str]) -> list[Record]:
     found = []
-    for target, cycle in stored.newly_met:
+    for entry in stored.newly_met:
+        target = entry.state
         assert target.met_at is not None
-        found.append(Record(ticket, target, cycle, "met", target.met_at))
-        if target.breached_at is not None and moment(target.metric, cycle, "breached") not in fired:
-            found.append(Record(ticket, target, cycle, "breached", target.breached_at))
+        found.append(Record(ticket, entry, "met", target.met_at))
+        if (
+            target.breached_at is not None
+            and moment(target.metric, entry.cycle, "breached") not in fired
+        ):
+            found.append(Record(ticket, entry, "breached", target.breached_at))
     return found
 
 
@@ -95,15 +126,16 @@ async def insert_records(
         {
             "ticket_id": r.ticket.id,
             "metric": r.target.metric,
-            "cycle": r.cycle,
+            "cycle": r.entry.cycle,
             "kind": r.kind,
-            "policy_id": r.ticket.sla_policy_id,
+            "policy_id": r.entry.policy_id,
             "priority": r.target.priority,
             "started_at": r.target.started_at,
             "due_at": r.target.due_at,
             "at": r.at,
             "recorded_at": now,
-            "team_id": r.ticket.team_id,
+            # A group target counts for the team whose clock it was, not the next owner.
+            "team_id": r.ticket.team_id if r.entry.team_id is None else r.entry.team_id,
             "assignee_id": r.ticket.assignee_id,
             "channel": r.ticket.channel,
         }
@@ -119,7 +151,7 @@ async def store(
     fired = set(ticket.sla_fired or [])
     set_committed_value(ticket, "sla_policy_id", stored.policy_id)
     records = records_for(ticket, stored, fired)
-    fired |= {moment(r.target.metric, r.cycle, r.kind) for r in records}
+    fired |= {r.key for r in records}
     values = {
         "sla": stored.sla,
         "sla_policy_id": stored.policy_id,
@@ -151,16 +183,12 @@ async def recompute_ticket(
         "account_tier" in p.conditions for p in rules.policies
     ):
         tier = await session.scalar(select(Account.tier).where(Account.id == ticket.account_id))
-    policy = select_policy(rules.policies, facts_of(ticket, tier))
-    if policy is None:
-        return await store(session, ticket, Stored(None, None, None, None), now=now)
     rows = (await load_event_rows(session, [ticket.id]))[ticket.id]
     stored = compute_stored(
-        policy,
-        rules.calendar_for(policy.id),
+        rules,
+        facts_of(ticket, tier),
         rows,
         opening=opening_of(ticket),
-        team_id=ticket.team_id,
         status=ticket.status,
         fired=ticket.sla_fired or [],
         now=now,
@@ -212,25 +240,20 @@ async def _recompute_chunk(
     records: list[Record] = []
     for ticket in tickets:
         tier = tiers.get(ticket.account_id) if ticket.account_id is not None else None
-        policy = select_policy(rules.policies, facts_of(ticket, tier))
-        if policy is None:
-            stored = Stored(None, None, None, None)
-        else:
-            stored = compute_stored(
-                policy,
-                rules.calendar_for(policy.id),
-                events[ticket.id],
-                opening=opening_of(ticket),
-                team_id=ticket.team_id,
-                status=ticket.status,
-                fired=ticket.sla_fired or [],
-                now=now,
-            )
+        stored = compute_stored(
+            rules,
+            facts_of(ticket, tier),
+            events[ticket.id],
+            opening=opening_of(ticket),
+            status=ticket.status,
+            fired=ticket.sla_fired or [],
+            now=now,
+        )
         fired = set(ticket.sla_fired or [])
         set_committed_value(ticket, "sla_policy_id", stored.policy_id)
         found = records_for(ticket, stored, fired)
         records += found
-        fired |= {moment(r.target.metric, r.cycle, r.kind) for r in found}
+        fired |= {r.key for r in found}
         updates.append(
             {
                 "id": ticket.id,

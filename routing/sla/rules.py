@@ -62,7 +62,23 @@ def calendar_of(row: SlaCalendar) -> BusinessCalendar:
     return found
 
 
+def _check_group_targets(row: SlaPolicy) -> None:
+    """A group policy promises only the team's own time; a customer policy never does."""
+    for i, target in enumerate(row.targets):
+        group = target.get("metric") == "group_ownership"
+        if row.team_id is not None and not group:
+            raise ValidationFailed.field(
+                f"targets[{i}].metric",
+                "a group policy (with a team_id) has group_ownership targets",
+            )
+        if row.team_id is None and group:
+            raise ValidationFailed.field(
+                f"targets[{i}].metric", "group_ownership needs a group policy (give its team_id)"
+            )
+
+
 def build_policy(row: SlaPolicy) -> CorePolicy:
+    _check_group_targets(row)
     try:
         targets = tuple(
             SlaTarget(
@@ -80,6 +96,7 @@ def build_policy(row: SlaPolicy) -> CorePolicy:
             pauses={cast("Metric", m): frozenset(s) for m, s in row.pauses.items()},
             warning_fraction=float(row.warning_fraction),
             position=row.position or 0,
+            team_id=row.team_id,
         )
     except PolicyError as error:
         message = str(error)
@@ -103,6 +120,10 @@ class RuleBook:
     policies: tuple[CorePolicy, ...]
     calendars: dict[int, BusinessCalendar | None]
     rows: dict[int, SlaPolicy]
+
+    @property
+    def has_group_policies(self) -> bool:
+        return any(p.team_id is not None for p in self.policies)
 
     def calendar_for(self, policy_id: int) -> BusinessCalendar | None:
         return self.calendars.get(policy_id)

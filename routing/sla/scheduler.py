@@ -59,13 +59,13 @@ async def _record(session: AsyncSession, ticket: Ticket, due: Due, *, now: datet
             metric=due.metric,
             cycle=due.cycle,
             kind=due.kind,
-            policy_id=ticket.sla_policy_id,
+            policy_id=due.policy_id or ticket.sla_policy_id,
             priority=ticket.priority,
             started_at=due.started_at,
             due_at=due.due_at,
             at=due.at,
             recorded_at=now,
-            team_id=ticket.team_id,
+            team_id=ticket.team_id if due.team_id is None else due.team_id,
             assignee_id=ticket.assignee_id,
             channel=ticket.channel,
         )
@@ -93,13 +93,15 @@ async def fire_ticket(
             sla = mark_breached(sla, due)
         if not await _record(session, ticket, due, now=now):
             continue
-        actions = rules.actions_for(ticket.sla_policy_id or 0, due.kind)
+        policy_id = due.policy_id or ticket.sla_policy_id
+        actions = rules.actions_for(policy_id or 0, due.kind)
         data = {
             "metric": due.metric,
             "cycle": due.cycle,
             "due_at": due.due_at.isoformat(),
             "at": due.at.isoformat(),
-            "policy_id": ticket.sla_policy_id,
+            "policy_id": policy_id,
+            "team_id": due.team_id,  # a group target's team; null for the customer's
             "notify": notify_list(actions),
         }
         await note_event(session, ticket, EVENT_TYPES[due.kind], data, actor=SYSTEM, now=now)

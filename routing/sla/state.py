@@ -33,20 +33,34 @@ def group_cycle(team_id: int, cycle: int) -> int:
     return team_id * GROUP_CYCLE_BASE + cycle
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A computed target as it is stored: under which cycle number, from which policy,
+    and for a group target the team whose clock it is (None: the customer's)."""
+
+    state: TargetState
+    cycle: int
+    policy_id: int
+    team_id: int | None = None
+
+
 @dataclass(frozen=True)
 class Stored:
     sla: dict[str, Any] | None
-    policy_id: int | None
+    policy_id: int | None  # the customer policy (None: only group policies apply, or none)
     due_at: datetime | None
     next_event_at: datetime | None
     # Targets met (or met late) since the last recomputation: recorded by the caller.
-    newly_met: tuple[tuple[TargetState, int], ...] = ()
+    newly_met: tuple[Entry, ...] = ()
 
 
-def target_json(t: TargetState, cycle: int) -> dict[str, Any]:
+def target_json(entry: Entry) -> dict[str, Any]:
+    t = entry.state
     return {
         "metric": t.metric,
-        "cycle": cycle,
+        "cycle": entry.cycle,
+        "policy_id": entry.policy_id,
+        "team_id": entry.team_id,
         "status": t.status,
         "started_at": _iso(t.started_at),
         "due_at": _iso(t.due_at),
@@ -59,30 +73,36 @@ def target_json(t: TargetState, cycle: int) -> dict[str, Any]:
 
 def stored_sla(
     policy_id: int | None,
-    targets: Sequence[tuple[TargetState, int]],
+    entries: Sequence[Entry],
     *,
     status: str,
     fired: Iterable[str],
+    group_policy_ids: Sequence[int] = (),
 ) -> Stored:
-    """`targets`: each computed state with the cycle number it is stored under."""
-    if policy_id is None:
+    """`entries`: the customer policy's targets, then the group policies' (whose ids are
+    `group_policy_ids`, shown even before any of their targets starts)."""
+    if policy_id is None and not group_policy_ids:
         return Stored(None, None, None, None)
     fired = set(fired)
-    sla = {"policy_id": policy_id, "targets": [target_json(t, c) for t, c in targets]}
+    sla: dict[str, Any] = {
+        "policy_id": policy_id,
+        "group_policy_ids": list(group_policy_ids),
+        "targets": [target_json(e) for e in entries],
+    }
     newly_met = tuple(
-        (t, c)
-        for t, c in targets
-        if t.met_at is not None and moment(t.metric, c, "met") not in fired
+        e
+        for e in entries
+        if e.state.met_at is not None and moment(e.state.metric, e.cycle, "met") not in fired
     )
     if status in STOPPED_STATUSES:
         return Stored(sla, policy_id, None, None, newly_met)
-    running = [(t, c) for t, c in targets if t.met_at is None and t.due_at is not None]
-    due_at = min((t.due_at for t, _ in running if t.due_at), default=None)
+    running = [e for e in entries if e.state.met_at is None and e.state.due_at is not None]
+    due_at = min((e.state.due_at for e in running if e.state.due_at), default=None)
     upcoming = [
         at
-        for t, c in running
-        for at, kind in ((t.warning_at, "warning"), (t.due_at, "breached"))
-        if at is not None and moment(t.metric, c, kind) not in fired
+        for e in running
+        for at, kind in ((e.state.warning_at, "warning"), (e.state.due_at, "breached"))
+        if at is not None and moment(e.state.metric, e.cycle, kind) not in fired
     ]
     return Stored(sla, policy_id, due_at, min(upcoming, default=None), newly_met)
 
@@ -95,6 +115,8 @@ class Due:
     at: datetime  # when it was due
     due_at: datetime
     started_at: datetime
+    policy_id: int | None = None  # None: stored before targets named theirs
+    team_id: int | None = None  # a group target's team
 
     @property
     def key(self) -> str:
@@ -119,15 +141,16 @@ def due_moments(sla: dict[str, Any] | None, fired: Iterable[str], now: datetime)
         metric, cycle = target["metric"], int(target["cycle"])
         warning_at = _parse(target.get("warning_at"))
         started = _parse(target.get("started_at")) or due_at
+        owner = (target.get("policy_id"), target.get("team_id"))
         if due_at <= now:
             if moment(metric, cycle, "breached") not in fired:
-                found.append(Due(metric, cycle, "breached", due_at, due_at, started))
+                found.append(Due(metric, cycle, "breached", due_at, due_at, started, *owner))
         elif (
             warning_at is not None
             and warning_at <= now
             and moment(metric, cycle, "warning") not in fired
         ):
-            found.append(Due(metric, cycle, "warning", warning_at, due_at, started))
+            found.append(Due(metric, cycle, "warning", warning_at, due_at, started, *owner))
     return sorted(found, key=lambda d: d.at)
 
 

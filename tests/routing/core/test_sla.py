@@ -24,7 +24,7 @@ from routing.core.sla_policy import (
     TicketFacts,
     select_policy,
 )
-from routing.core.sla_timeline import SlaState, TargetState, compute_sla
+from routing.core.sla_timeline import SlaState, TargetState, compute_sla, teams_owning
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessCalendar.from_hours(
@@ -286,3 +286,28 @@ def test_a_group_sla_times_each_stretch_a_team_owns_the_ticket() -> None:
     assert (second_line.met_at, second_line.breached_at) == (at(9, 13), at(9, 12))
     # The customer's SLA has no group targets.
     assert compute_sla(rules, None, history, now=at(9, 15)).targets == ()
+
+
+def test_group_policies_are_chosen_per_team_apart_from_the_customers() -> None:
+    customer = SlaPolicy(1, (), position=5)
+    tier1_vip = SlaPolicy(2, (), team_id=7, position=1, conditions={"tags": frozenset({"vip"})})
+    tier1 = SlaPolicy(3, (), team_id=7, position=2)
+    tier2 = SlaPolicy(4, (), team_id=8)
+    policies = [tier2, tier1, tier1_vip, customer]
+    plain = TicketFacts("normal", "email")
+    vip = TicketFacts("normal", "email", tags=frozenset({"vip"}))
+    assert select_policy(policies, vip) is customer  # a group policy never is the customer's
+    assert select_policy(policies, vip, team_id=7) is tier1_vip
+    assert select_policy(policies, plain, team_id=7) is tier1
+    assert select_policy(policies, plain, team_id=8) is tier2
+    assert select_policy(policies, plain, team_id=9) is None
+
+
+def test_teams_owning_lists_each_owner_once_in_order() -> None:
+    history = TicketHistory(
+        at(9, 9), "open", "normal",
+        (TeamChanged(at(9, 10), 2), TeamChanged(at(9, 11), None), TeamChanged(at(9, 12), 1),
+         TeamChanged(at(9, 13), 3)),
+        team_id=1,
+    )  # fmt: skip
+    assert teams_owning(history) == [1, 2, 3]
