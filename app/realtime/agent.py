@@ -31,7 +31,7 @@ class AgentSession:
     def __init__(self, realtime: Realtime, sock: AgentSocket) -> None:
         self.realtime = realtime
         self.sock = sock
-        self.viewing: set[int] = set()
+        self.viewing = sock.viewing
 
     async def start(self) -> None:
         realtime = self.realtime
@@ -75,13 +75,15 @@ class AgentSession:
             "typing": self.typing,
             "viewing": self.view,
             "presence.set": self.set_presence,
+            "read": self.read,
         }
         await dispatch(frame, handlers, send=self.sock.send, audience="an agent")
 
-    async def _readable(self, ticket_id: int, client_id: str | None = None) -> None:
+    async def _readable(self, ticket_id: int, client_id: str | None = None) -> str:
+        """The ticket's channel, if the agent may read the ticket."""
         async with self.realtime.sessionmaker() as session:
             try:
-                await access_ticket(session, self.sock.actor, ticket_id)
+                return (await access_ticket(session, self.sock.actor, ticket_id)).channel
             except NotFound:
                 raise FrameError(
                     "ticket_not_found", f"ticket {ticket_id} does not exist", client_id=client_id
@@ -181,13 +183,25 @@ class AgentSession:
         active = fields.flag("active", True)
         assert ticket_id is not None
         if active:
-            await self._readable(ticket_id)
+            if await self._readable(ticket_id) == "chat":
+                # The agent sees the conversation: the visitor's messages in it are read.
+                self.realtime.receipts.read(ticket_id, agent_id=self.sock.actor.agent_id)
             self.viewing.add(ticket_id)
         else:
             self.viewing.discard(ticket_id)
         await self.realtime.moments.viewing(
             ticket_id, agent_id=self.sock.actor.agent_id, name=self.sock.name, active=active
         )
+
+    async def read(self, fields: Fields) -> None:
+        """The agent has seen the visitor's messages up to `seq` (a client that shows a
+        conversation without saying `viewing`)."""
+        ticket_id = fields.integer("ticket_id", low=1)
+        seq = fields.integer("seq", low=1)
+        assert ticket_id is not None
+        assert seq is not None
+        if await self._readable(ticket_id) == "chat":
+            self.realtime.receipts.read(ticket_id, agent_id=self.sock.actor.agent_id, seq=seq)
 
     async def set_presence(self, fields: Fields) -> None:
         status = fields.choice("status", presence.STATUSES)

@@ -32,6 +32,8 @@ from sqlalchemy import select, tuple_
 
 from app.db.engine import SessionMaker
 from app.outbox.relay import events_channel
+from app.outbox.service import MESSAGE_CREATED
+from app.realtime.receipts import Receipts
 from app.realtime.render import (
     Event,
     MessageView,
@@ -97,6 +99,7 @@ class Hub:
         self.redis_connected = asyncio.Event()
         self.ephemeral_handlers: list[Any] = []
         self.dispatched = 0  # batches, for tests waiting on the dispatcher
+        self.receipts: Receipts | None = None  # where agents' receipts of messages go
 
     # --- sockets --------------------------------------------------------------------------
 
@@ -255,6 +258,7 @@ class Hub:
         if before is None or after is None:
             return  # deleted meanwhile
         agent_text: str | None = None
+        reached: list[AgentSocket] = []
         for sock in list(self.agents):
             # An agent hears of a change that takes the ticket out of their view, too.
             if sock.may_see(before) or sock.may_see(after):
@@ -262,6 +266,21 @@ class Hub:
                 if agent_text is None:
                     return
                 sock.push(ticket_id, seq, agent_text)
+                reached.append(sock)
+        if reached and self.receipts is not None and after.channel == "chat":
+            view = messages.get(event.message_id or 0) if event.topic == MESSAGE_CREATED else None
+            if view is not None and view.direction == "inbound" and not view.internal:
+                self._receipt(ticket_id, seq, reached)
+
+    def _receipt(self, ticket_id: int, seq: int, reached: list[AgentSocket]) -> None:
+        """A visitor's message (its seq is its event's) reached agents' consoles: read if
+        one of them has the ticket open."""
+        assert self.receipts is not None
+        reader = next((sock for sock in reached if ticket_id in sock.viewing), None)
+        if reader is not None:
+            self.receipts.read(ticket_id, agent_id=reader.actor.agent_id, seq=seq)
+        else:
+            self.receipts.delivered(ticket_id, seq)
 
     def _dispatch_global(self, event: Event) -> None:
         for handler in self.ephemeral_handlers:

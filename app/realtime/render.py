@@ -56,6 +56,7 @@ class TicketMeta:
     team_id: int | None
     inbox_id: int | None
     contact_id: int
+    channel: str = ""
 
     def updated(self, payload: dict[str, Any]) -> TicketMeta:
         """As of this event, from the summary every ticket event carries."""
@@ -65,6 +66,7 @@ class TicketMeta:
             team_id=payload.get("team_id", self.team_id),
             inbox_id=self.inbox_id,
             contact_id=_changed_to(payload, "contact_id", self.contact_id),
+            channel=self.channel,
         )
 
 
@@ -92,7 +94,12 @@ async def load_metas(session: AsyncSession, ticket_ids: Iterable[int]) -> dict[i
         return {}
     rows = await session.execute(
         select(
-            Ticket.id, Ticket.assignee_id, Ticket.team_id, Ticket.inbox_id, Ticket.contact_id
+            Ticket.id,
+            Ticket.assignee_id,
+            Ticket.team_id,
+            Ticket.inbox_id,
+            Ticket.contact_id,
+            Ticket.channel,
         ).where(Ticket.id.in_(ids))
     )
     return {row[0]: TicketMeta(*row) for row in rows}

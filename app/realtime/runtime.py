@@ -22,6 +22,7 @@ from app.realtime.hub import Hub
 from app.realtime.limits import Counter, TokenBuckets
 from app.realtime.moments import Moments
 from app.realtime.presence import leave_node, renew_and_sweep
+from app.realtime.receipts import Receipts
 from app.realtime.sockets import Socket
 from app.security.crypto import SecretBox
 
@@ -75,9 +76,12 @@ class Realtime:
     visitor_messages: TokenBuckets = field(init=False)
     address_sockets: Counter = field(default_factory=Counter)
     moments: Moments = field(init=False)
+    receipts: Receipts = field(init=False)
 
     def __post_init__(self) -> None:
         self.moments = Moments(self.hub, self.sessionmaker)
+        self.receipts = Receipts(self.sessionmaker, self.clock)
+        self.hub.receipts = self.receipts
         rate = self.settings.realtime.frames_per_address_per_second
         self.address_frames = TokenBuckets(rate=rate, burst=rate * 5)
         # Each inbox sets its rate (ChatSettings.rate_limit_per_minute) at `take`.
@@ -148,13 +152,15 @@ async def _write(ws: WebSocketLike, sock: Socket) -> None:
 
 def realtime_loops(realtime: Realtime) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
     """The node's long-running realtime tasks, by the name the supervisor reports: the
-    hub's dispatcher, its Redis subscriber, the renewal of its agents' presence. Each may
+    hub's dispatcher, its Redis subscriber, the renewal of its agents' presence, the
+    recording of agents' receipts of visitors' messages. Each may
     be restarted on its own (the hub's state lives in the Hub, not in the loops)."""
     hub = realtime.hub
     return {
         "realtime-dispatch": hub.dispatch_forever,
         "realtime-redis": hub.listen_forever,
         "realtime-presence": lambda: renew_presence(realtime),
+        "realtime-receipts": realtime.receipts.record_forever,
     }
 
 

@@ -95,6 +95,8 @@ class AgentSocket(Socket):
         self.actor = actor
         self.name = name
         self.status = "online"
+        # Tickets the agent has open (`viewing`): what reaches them there is read.
+        self.viewing: set[int] = set()
 
     def may_see(self, meta: TicketMeta) -> bool:
         """As `app.tickets.repository.readable_by` decides for the REST API."""

@@ -124,6 +124,12 @@ async def test_a_visitor_and_an_agent_chat_both_ways(
     first = await agent_socket.expect("message.new", body="Hello, is my order on its way?")
     ticket_id = first["ticket_id"]
     await widget.expect_all_sent()
+    # The agent's console has it, then the agent opens the ticket: the visitor sees both.
+    mine = widget.log.locator(f".message.mine[data-message-id='{first['message_id']}']")
+    await expect(mine.locator(".state")).to_have_text("Delivered")
+    await agent_socket.send(type="viewing", ticket_id=ticket_id, active=True)
+    await expect(mine.locator(".state")).to_have_text("Read")
+    await expect(mine).to_have_attribute("data-status", "read")
 
     # The visitor types: the agent is told; the agent types: the visitor sees who.
     await widget.input.press_sequentially("still there?", delay=20)
@@ -134,12 +140,13 @@ async def test_a_visitor_and_an_agent_chat_both_ways(
     await agent_socket.send(
         type="message.send", client_id="a1", ticket_id=ticket_id, body="Yes! It left today."
     )
+    reply = await agent_socket.expect("message.ack", client_id="a1")
     await expect(widget.log.get_by_text("Yes! It left today.")).to_be_visible()
     await expect(page.get_by_text("Ada Lovelace is typing…")).to_be_hidden()
     await widget.expect_texts(["me: Hello, is my order on its way?", "them: Yes! It left today."])
     # The reply names its author; the visitor's reading it reaches the agent as `read`.
     await expect(widget.log.locator(".theirs .author")).to_have_text(["ALAda Lovelace"])
-    await agent_socket.expect("message.status", status="read")
+    await agent_socket.expect("message.status", message_id=reply["message_id"], status="read")
     await assert_accessible(page, within="relaydesk-widget")
     await screenshot(page, "widget-conversation")
 

@@ -18,6 +18,18 @@ export interface Entry {
 }
 
 const ME: Author = { type: 'contact', id: null, name: null }
+const ORDER = ['sending', 'sent', 'delivered', 'read']
+
+function rank(status: string): number {
+  return ORDER.indexOf(status)
+}
+
+/** The visitor's own message is `received` once stored, which they see as sent; then an
+ * agent's console has it (`delivered`), then an agent saw it (`read`). */
+function ownStatus(frame: MessageFrame): string {
+  if (frame.direction !== 'inbound') return frame.status
+  return frame.status === 'received' ? 'sent' : frame.status
+}
 
 export class Thread {
   readonly entries: Entry[] = []
@@ -90,7 +102,7 @@ export class Thread {
       author: frame.author,
       body: frame.body,
       at: frame.at,
-      status: frame.direction === 'inbound' ? 'sent' : frame.status,
+      status: ownStatus(frame),
       attachments: frame.attachments,
     }
     this.insert(entry)
@@ -102,6 +114,8 @@ export class Thread {
   status(messageId: number, status: string): Entry | null {
     const entry = this.byMessage.get(messageId)
     if (!entry) return null
+    // States only move forward (a resume replays `delivered` after the message says `read`).
+    if (entry.mine && rank(status) <= rank(entry.status)) return null
     entry.status = status
     return entry
   }

@@ -18,6 +18,7 @@ from app.tickets.lifecycle.messages import (
     NewMessage,
     append_message,
     record_delivery,
+    record_seen,
     requeue_message,
 )
 from app.tickets.lifecycle.tickets import (
@@ -45,6 +46,7 @@ __all__ = [
     "note_event",
     "open_ticket",
     "record_delivery",
+    "record_seen",
     "requeue_message",
     "ticket_state",
     "ticket_summary",

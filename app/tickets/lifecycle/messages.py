@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record
@@ -35,6 +35,9 @@ from app.tickets.models import Ticket
 from app.tickets.workflow import REOPENED_BY_CUSTOMER, status_values
 
 DELIVERY_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+# A customer's message as our side took it in: stored (`received`), on an agent's screen
+# (`delivered`), seen by an agent (`read`).
+SEEN_BEFORE = {"delivered": ("received",), "read": ("received", "delivered")}
 
 
 @dataclass(frozen=True)
@@ -261,3 +264,58 @@ async def requeue_message(
         session, ticket.id, seq, [Event(MESSAGE_STATUS_CHANGED, data)], actor=actor, now=now
     )
     await session.flush()
+
+
+async def record_seen(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    up_to_seq: int,
+    status: str,
+    actor: EventActor,
+    now: datetime,
+) -> int:
+    """The customer's messages up to `up_to_seq` reached an agent's console (`delivered`)
+    or were seen by an agent (`read`): states only move forward, and each message that
+    changed gets its `message.status_changed` event (the chat widget shows them). Returns
+    how many changed. The caller holds the ticket's row lock."""
+    stamps: dict[str, Any] = {"delivered_at": func.coalesce(Message.delivered_at, now)}
+    if status == "read":
+        stamps["read_at"] = now
+    rows = (
+        await session.execute(
+            update(Message)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.direction == "inbound",
+                Message.internal.is_(False),
+                Message.seq <= up_to_seq,
+                Message.status.in_(SEEN_BEFORE[status]),
+            )
+            .values(status=status, **stamps)
+            .returning(Message.id, Message.seq, Message.author_type)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if not rows:
+        return 0
+    changed = sorted(rows, key=lambda row: row.seq)
+    first = await claim_seqs(session, ticket, len(changed), now=now)
+    events = [
+        Event(
+            MESSAGE_STATUS_CHANGED,
+            {
+                "message_id": row.id,
+                "ticket_id": ticket.id,
+                "seq": row.seq,
+                "direction": "inbound",
+                "internal": False,
+                "status": status,
+                "author_type": row.author_type,
+                "failure_reason": None,
+            },
+        )
+        for row in changed
+    ]
+    await write_events(session, ticket.id, first, events, actor=actor, now=now)
+    return len(changed)

@@ -58,6 +58,10 @@ async def test_visitor_and_agent_talk_and_resume(
                 assert (heard["seq"], heard["message_id"]) == (ack["seq"], ack["message_id"])
                 assert heard["body"] == "Where is my order?"
                 assert heard["author"]["type"] == "contact"
+                # The agent's console has it: the visitor's message shows as delivered.
+                await visitor.expect(
+                    "message.status", message_id=ack["message_id"], status="delivered"
+                )
 
                 await agent.send(
                     type="message.send", client_id="a1", ticket_id=ticket_id, body="On its way!"

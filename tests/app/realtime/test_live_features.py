@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from app.agents.models import Agent
 from app.db.engine import SessionMaker
+from app.messages.models import Message
 from app.realtime.models import AgentConnection
+from app.tickets.events import TicketEvent
 from tests.app.realtime.support import (
     SHOP,
     make_admin_token,
@@ -183,3 +185,82 @@ async def test_presence_follows_sockets_and_is_stored(
         return await _presence(live_sessionmaker, agent_id) == ("offline", [])
 
     await _eventually(offline)
+
+
+async def test_the_visitor_sees_when_agents_have_their_messages_and_read_them(
+    server: str, live_sessionmaker: SessionMaker
+) -> None:
+    agent_id, token = await make_admin_token(live_sessionmaker, name="Grace")
+    async with httpx.AsyncClient(base_url=server) as http:
+        inbox = await make_chat_inbox(http, token)
+        session = await visitor_session(http, inbox["public_key"])
+        async with (
+            peer(ws_url(server, "/ws/widget", session["token"])) as visitor,
+            peer(ws_url(server, "/ws/agent", token), origin=None) as agent,
+        ):
+            await visitor.expect("hello")
+            await agent.expect("hello")
+            await visitor.send(type="message.send", client_id="c1", body="Hello?")
+            first = await visitor.expect("message.ack", client_id="c1")
+            ticket_id = first["ticket_id"]
+            await agent.expect("message.new", message_id=first["message_id"])
+            delivered = await visitor.expect(
+                "message.status", message_id=first["message_id"], status="delivered"
+            )
+            assert delivered["seq"] > first["seq"]
+
+            # The agent opens the ticket: what the visitor wrote is read, and what they
+            # write while it is open is read as it arrives (never only delivered).
+            await agent.send(type="viewing", ticket_id=ticket_id, active=True)
+            await visitor.expect("message.status", message_id=first["message_id"], status="read")
+            await visitor.send(type="message.send", client_id="c2", body="Are you there?")
+            second = await visitor.expect("message.ack", client_id="c2")
+            await visitor.expect("message.status", message_id=second["message_id"], status="read")
+            assert not visitor.received(
+                "message.status", message_id=second["message_id"], status="delivered"
+            )
+
+            # Closed again; a client that shows the conversation says `read` up to a seq.
+            await agent.send(type="viewing", ticket_id=ticket_id, active=False)
+            await visitor.send(type="message.send", client_id="c3", body="One more thing")
+            third = await visitor.expect("message.ack", client_id="c3")
+            await visitor.expect(
+                "message.status", message_id=third["message_id"], status="delivered"
+            )
+            await agent.send(type="read", ticket_id=ticket_id, seq=third["seq"])
+            await visitor.expect("message.status", message_id=third["message_id"], status="read")
+            await agent.send(type="read", ticket_id=ticket_id + 1000, seq=1)
+            assert (await agent.expect("error"))["code"] == "ticket_not_found"
+            await agent.send(type="read", ticket_id=ticket_id, seq="all")
+            assert (await agent.expect("error"))["detail"].startswith("seq:")
+
+        # Stored: a reload shows the same states (resume replays them, message.new has them).
+        async with peer(ws_url(server, "/ws/widget", session["token"])) as again:
+            await again.expect("hello")
+            await again.send(type="resume", since=0)
+            await again.expect("resume.done")
+            shown = {f["message_id"]: f["status"] for f in again.received("message.new")}
+            assert shown == {
+                first["message_id"]: "read",
+                second["message_id"]: "read",
+                third["message_id"]: "read",
+            }
+    async with live_sessionmaker() as db:
+        rows = (
+            await db.execute(
+                select(Message.status, Message.read_at.is_not(None)).where(
+                    Message.ticket_id == ticket_id
+                )
+            )
+        ).all()
+        readers = (
+            await db.scalars(
+                select(TicketEvent.actor_id).where(
+                    TicketEvent.ticket_id == ticket_id,
+                    TicketEvent.type == "message.status_changed",
+                    TicketEvent.data["status"].astext == "read",
+                )
+            )
+        ).all()
+    assert sorted(rows) == [("read", True)] * 3
+    assert set(readers) == {agent_id}
