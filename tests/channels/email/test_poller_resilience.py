@@ -146,8 +146,15 @@ async def test_a_worker_killed_mid_import_resumes_and_imports_each_message_once(
             await asyncio.sleep(1)  # anything imported twice would show up now
         finally:
             dev.send_signal(signal.SIGINT)
-            async with asyncio.timeout(20):
+            try:
+                async with asyncio.timeout(20):
+                    await dev.wait()
+            except TimeoutError:
+                # Never leave it behind: a stray `relaydesk dev` keeps polling this Redis
+                # and takes the jobs later tests wait for.
+                dev.kill()
                 await dev.wait()
+                raise
 
     async with committing_sessionmaker() as session:
         ids = (
