@@ -89,8 +89,8 @@ class AgentController(Controller):
 
     @patch(
         "/{agent_id:int}",
-        summary="Update an agent (admins); agents may change their own name, presence and "
-        "password (with current_password; signs out their other sessions and tokens)",
+        summary="Update an agent (admins); agents may change their own name, avatar_url, "
+        "presence and password (with current_password; signs out their other sessions and tokens)",
         responses=problem_responses(429),
     )
     async def update(

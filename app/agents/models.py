@@ -30,6 +30,8 @@ class Agent(IdMixin, TimestampMixin, Base):
 
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200))
+    # Shown beside the agent's chat replies (the widget draws initials without one).
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))

@@ -22,6 +22,17 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)
 Description = Annotated[str, msgspec.Meta(max_length=1000, pattern=NO_NUL)]
 SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 
+# An https address only: the widget loads it on customers' pages, where http would be
+# mixed content and other schemes (javascript:, data:) have no business.
+AvatarUrl = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=500,
+        pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00\"'<>\\]*)?$",
+        description="an https URL of an image",
+    ),
+]
+
 Role = Literal["admin", "supervisor", "agent"]
 Presence = Literal["online", "away", "offline"]
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
@@ -41,6 +52,7 @@ class AgentOut(Output):
     id: int
     email: str
     name: str
+    avatar_url: str | None
     role: str
     is_active: bool
     presence: str
@@ -73,6 +85,7 @@ class AgentUpdate(Input):
 
     email: Email | msgspec.UnsetType = msgspec.UNSET
     name: Name | msgspec.UnsetType = msgspec.UNSET
+    avatar_url: AvatarUrl | msgspec.UnsetType | None = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
     current_password: (
@@ -86,7 +99,7 @@ class AgentUpdate(Input):
     routing_paused: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-SELF_SERVICE_FIELDS = frozenset({"name", "password", "current_password", "presence"})
+SELF_SERVICE_FIELDS = frozenset({"name", "avatar_url", "password", "current_password", "presence"})
 # What supervisors may change on any agent: they pause routing and balance load.
 SUPERVISOR_FIELDS = frozenset({"routing_paused", "capacity"})
 

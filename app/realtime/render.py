@@ -114,21 +114,20 @@ async def load_messages(
     author_agent = aliased(Agent)
     author_contact = aliased(Contact)
     rows = await session.execute(
-        select(Message, author_agent.name, author_contact.name)
+        select(Message, author_agent.name, author_agent.avatar_url, author_contact.name)
         .outerjoin(author_agent, author_agent.id == Message.author_agent_id)
         .outerjoin(author_contact, author_contact.id == Message.author_contact_id)
         .where(Message.id.in_(ids))
         .options(selectinload(Message.attachments))
     )
     views = {}
-    for message, agent_name, contact_name in rows:
+    for message, agent_name, avatar_url, contact_name in rows:
+        author: dict[str, Any] = {"type": "system", "id": None, "name": None, "avatar_url": None}
         if message.author_type == "agent":
-            author = {"type": "agent", "id": message.author_agent_id, "name": agent_name}
+            author.update(type="agent", id=message.author_agent_id, name=agent_name)
+            author["avatar_url"] = avatar_url
         elif message.author_type == "contact":
-            author = {"type": "contact", "id": message.author_contact_id, "name": contact_name}
-        else:
-            author = {"type": "system", "id": None, "name": None}
-        author["avatar_url"] = None
+            author.update(type="contact", id=message.author_contact_id, name=contact_name)
         views[message.id] = MessageView(
             id=message.id,
             internal=message.internal,

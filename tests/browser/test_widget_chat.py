@@ -503,3 +503,52 @@ async def test_a_visitor_who_writes_before_the_server_answers_is_not_lost(
     browser_problems.found = [
         p for p in browser_problems.found if "ERR_CONNECTION_REFUSED" not in p
     ]
+
+
+# A 1x1 PNG: what the agent's avatar address serves in this test.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5d6c1"
+    "e50000000049454e44ae426082"
+)
+
+
+async def test_an_agents_reply_shows_their_name_and_avatar(
+    page: Page, site: str, inbox: dict[str, Any], committed: Committed[Any], server_url: str
+) -> None:
+    ben = await committed(lambda s: make_agent_with_token(s, name="Ben Okri"))
+    avatar = "https://avatars.example.com/ben.png"
+    async with httpx.AsyncClient(base_url=server_url) as http:
+        set_ = await http.patch(
+            f"/api/v1/agents/{ben.id}",
+            json={"avatar_url": avatar},
+            headers={"Authorization": f"Bearer {ben.token}"},
+        )
+        assert set_.status_code == 200, set_.text
+    fetched: list[str] = []
+
+    async def serve_avatar(route: Route) -> None:
+        fetched.append(route.request.url)
+        await route.fulfill(status=200, content_type="image/png", body=PIXEL)
+
+    await page.route(avatar, serve_avatar)
+    async with peer(ws_url(server_url, "/ws/agent", ben.token), origin=None) as ben_socket:
+        await ben_socket.expect("hello")
+        await page.goto(site + "/shop")
+        widget = Widget(page)
+        await widget.open()
+        await widget.send("Who is there?")
+        first = await ben_socket.expect("message.new", body="Who is there?")
+        await ben_socket.send(
+            type="message.send", client_id="b1", ticket_id=first["ticket_id"], body="Ben here"
+        )
+        reply = await ben_socket.expect("message.new", body="Ben here")
+        assert reply["author"] == {
+            "type": "agent", "id": ben.id, "name": "Ben Okri", "avatar_url": avatar,
+        }  # fmt: skip
+        author = widget.log.locator(".theirs .author")
+        await expect(author).to_have_text("Ben Okri")
+        picture = author.locator("img.avatar")
+        await expect(picture).to_have_attribute("src", avatar)
+        await expect(picture).to_have_js_property("naturalWidth", 1)  # loaded, not broken
+        assert fetched == [avatar]

@@ -3,7 +3,7 @@
 import { formatBytes, h, ICONS, icon, initials } from './dom'
 import type { Strings } from './locale'
 import type { Entry } from './thread'
-import type { AttachmentRef } from './types'
+import type { AttachmentRef, Author } from './types'
 
 export const PANEL_ID = 'relaydesk-panel'
 
@@ -117,9 +117,7 @@ export class Panel {
       'data-status': entry.status,
     })
     if (!entry.mine) {
-      item.append(
-        h('div', { class: 'author' }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(who)), h('bdi', {}, who)),
-      )
+      item.append(h('div', { class: 'author' }, avatar(entry.author, who), h('bdi', {}, who)))
     } else {
       item.append(h('span', { class: 'visually-hidden' }, `${who}: `))
     }
@@ -149,4 +147,22 @@ export class Panel {
     }
     return labels[status] ?? strings.sent
   }
+}
+
+/** The agent's picture when they set one (https only, checked by the server), else their
+ * initials; a picture that fails to load falls back to the initials too. */
+function avatar(author: Author, who: string): HTMLElement {
+  const letters = h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(who))
+  const url = author.avatar_url
+  if (!url || !url.startsWith('https://')) return letters
+  const image = h('img', {
+    class: 'avatar',
+    src: url,
+    alt: '',
+    'aria-hidden': 'true',
+    referrerpolicy: 'no-referrer',
+    loading: 'lazy',
+  })
+  image.addEventListener('error', () => image.replaceWith(letters), { once: true })
+  return image
 }

@@ -123,6 +123,7 @@ def _audit_view(agent: Agent) -> dict[str, Any]:
     return {
         "email": agent.email,
         "name": agent.name,
+        "avatar_url": agent.avatar_url,
         "role": agent.role,
         "is_active": agent.is_active,
         "presence": agent.presence,
@@ -223,7 +224,7 @@ async def do_update_agent(
     was_active_admin = agent.is_active and agent.role == "admin"
     if "email" in given:
         agent.email = await check_email_free(session, given["email"], agent_id=agent.id)
-    for field in ("name", "role", "is_active", "presence", "routing_paused"):
+    for field in ("name", "avatar_url", "role", "is_active", "presence", "routing_paused"):
         if field in given:
             setattr(agent, field, given[field])
     if agent.presence != before["presence"]:
@@ -287,6 +288,7 @@ def agent_out(agent: Agent) -> AgentOut:
         id=agent.id,
         email=agent.email,
         name=agent.name,
+        avatar_url=agent.avatar_url,
         role=agent.role,
         is_active=agent.is_active,
         presence=agent.presence,

@@ -171,6 +171,39 @@ async def test_agent_edits_own_name_but_not_own_role(
     assert role == "agent"
 
 
+async def test_agent_sets_own_avatar_url_as_an_https_url_and_clears_it(
+    client: AsyncClient, db_session: AsyncSession
+) -> None:
+    agent = await make_agent(db_session, name="Tom")
+    other = await make_agent(db_session, name="Ann")
+    headers = await auth_headers(db_session, agent)
+    url = f"/api/v1/agents/{agent.id}"
+
+    assert (await client.get(url, headers=headers)).json()["avatar_url"] is None
+    avatar = "https://cdn.example.com/avatars/tom.png?size=64"
+    set_ = await client.patch(url, json={"avatar_url": avatar}, headers=headers)
+    assert set_.status_code == 200, set_.text
+    assert set_.json()["avatar_url"] == avatar
+    me = await client.get("/api/v1/auth/me", headers=headers)
+    assert me.json()["avatar_url"] == avatar
+    for bad in (
+        "http://cdn.example.com/tom.png",
+        "javascript:alert(1)",
+        "https://",
+        'https://cdn.example.com/"onerror=x',
+        "https://cdn.example.com/" + "a" * 500,
+    ):
+        refused = await client.patch(url, json={"avatar_url": bad}, headers=headers)
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"] == "avatar_url", refused.text
+    theirs = await client.patch(
+        f"/api/v1/agents/{other.id}", json={"avatar_url": avatar}, headers=headers
+    )
+    assert theirs.status_code == 403
+    cleared = await client.patch(url, json={"avatar_url": None}, headers=headers)
+    assert cleared.json()["avatar_url"] is None
+
+
 async def test_agent_changes_own_password_and_logs_in_with_it(
     client: AsyncClient, db_session: AsyncSession
 ) -> None:

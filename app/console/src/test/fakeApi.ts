@@ -7,6 +7,7 @@ export const ADA: Agent = {
   id: 7,
   email: 'ada@example.test',
   name: 'Ada Lovelace',
+  avatar_url: null,
   role: 'admin',
   presence: 'online',
   is_active: true,
