@@ -27,6 +27,7 @@ from arq.worker import func
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.attachments.storage import AttachmentStore
+from app.chat.jobs import MAX_EMAIL_TRIES, email_offline_visitor
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
@@ -170,6 +171,8 @@ class WorkerSettings:
     # send_outbound bounds its own tries; arq's limit only sits above them (see MAX_JOB_TRIES).
     functions = [
         func(send_outbound, max_tries=MAX_JOB_TRIES),
+        # Its own tries, plus the one that waits out the visitor's grace period.
+        func(email_offline_visitor, max_tries=MAX_EMAIL_TRIES + 2),
         func(process_inbound, max_tries=3),
         outbox_jobs.prune_outbox,
         func(recompute_sla, max_tries=3, timeout=600),

@@ -35,6 +35,11 @@ class ChatSettings:
     offline_text: str = "We are away right now. Leave a message and we will reply by email."
     # Messages a visitor may send per minute over the socket.
     rate_limit_per_minute: int = 30
+    # An agent's reply that no visitor socket received within `email_after_seconds` is
+    # emailed to the visitor's address (pre-chat form or verified identity) through this
+    # email inbox's SMTP account; without one, replies are never emailed.
+    reply_email_inbox_id: int | None = None
+    email_after_seconds: int = 120
     identity_secret: str | None = field(default=None, repr=False)
 
     def allows_origin(self, origin: str | None) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 
+from app.chat import jobs as chat_jobs
 from app.db.engine import transaction
 from app.inbound import jobs as inbound_jobs
 from app.outbox.models import OutboxEvent
@@ -43,8 +44,12 @@ def queued_reply_jobs(payload: dict[str, Any]) -> list[JobRequest]:
     return []
 
 
+def created_message_jobs(payload: dict[str, Any]) -> list[JobRequest]:
+    return queued_reply_jobs(payload) + chat_jobs.offline_reply_jobs(payload)
+
+
 TOPIC_JOBS: dict[str, TopicMapper] = {
-    MESSAGE_CREATED: queued_reply_jobs,
+    MESSAGE_CREATED: created_message_jobs,
     MESSAGE_STATUS_CHANGED: queued_reply_jobs,
     **inbound_jobs.TOPICS,
     **sla_jobs.TOPICS,

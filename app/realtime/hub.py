@@ -246,6 +246,9 @@ class Hub:
             text = visitor_frame(event, messages)
             for follower in list(followers):
                 follower.push(ticket_id, seq, text)
+            view = messages.get(event.message_id or 0) if event.topic == MESSAGE_CREATED else None
+            if self.receipts and view and view.direction == "outbound" and not view.internal:
+                self.receipts.reply_delivered(ticket_id, seq)  # the visitor has our reply
         is_ticket_event = event.topic.startswith("ticket.")
         if not self.agents:
             if is_ticket_event:

@@ -1,5 +1,8 @@
 """Read state of a visitor's own messages: `delivered` once an agent's console received
 the message, `read` once an agent had its ticket open (a `viewing` frame) or said `read`.
+And of agents' replies: `delivered` once a visitor's socket received them (live or by
+resume), which is how a reply to a visitor who left is known to need an email
+(app.chat.jobs).
 
 The hub notes what it handed to agent sockets; a loop records it in batches, one
 transaction for every ticket noted meanwhile, through the lifecycle (each changed message
@@ -33,6 +36,7 @@ class Noted:
     delivered: int = 0  # up to this seq
     read: int = 0
     reader: int | None = None  # the agent who read
+    reply_delivered: int = 0  # agents' replies up to this seq reached the visitor
 
 
 class Receipts:
@@ -45,6 +49,11 @@ class Receipts:
     def delivered(self, ticket_id: int, seq: int) -> None:
         noted = self.pending.setdefault(ticket_id, Noted())
         noted.delivered = max(noted.delivered, seq)
+        self.wake.set()
+
+    def reply_delivered(self, ticket_id: int, seq: int) -> None:
+        noted = self.pending.setdefault(ticket_id, Noted())
+        noted.reply_delivered = max(noted.reply_delivered, seq)
         self.wake.set()
 
     def read(self, ticket_id: int, *, agent_id: int, seq: int = EVERYTHING) -> None:
@@ -65,6 +74,7 @@ class Receipts:
                 log.exception("realtime: %d tickets' receipts not recorded", len(batch))
                 for ticket_id, noted in batch.items():
                     self.delivered(ticket_id, noted.delivered)
+                    self.reply_delivered(ticket_id, noted.reply_delivered)
                     if noted.reader is not None:
                         self.read(ticket_id, agent_id=noted.reader, seq=noted.read)
                 await asyncio.sleep(RETRY_DELAY)
@@ -92,6 +102,16 @@ class Receipts:
                         ticket,
                         up_to_seq=noted.delivered,
                         status="delivered",
+                        actor=SYSTEM,
+                        now=now,
+                    )
+                if noted.reply_delivered:
+                    await record_seen(
+                        session,
+                        ticket,
+                        up_to_seq=noted.reply_delivered,
+                        status="delivered",
+                        direction="outbound",
                         actor=SYSTEM,
                         now=now,
                     )

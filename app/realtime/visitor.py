@@ -142,9 +142,11 @@ class VisitorSession:
                 )
             )
             return
-        await resume(
+        last = await resume(
             self.realtime, self.sock, ticket_id=ticket_id, since=since, render=visitor_frame
         )
+        if last > since:
+            self.realtime.receipts.reply_delivered(ticket_id, last)  # the replies they missed
 
     async def read(self, fields: Fields) -> None:
         seq = fields.integer("seq", low=0) or 0

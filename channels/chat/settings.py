@@ -19,7 +19,8 @@ from app.errors import FieldError, ValidationFailed
 STRUCTURED_KEYS = frozenset({"allowed_origins", "pre_chat_fields", "attachment_types"})
 KNOWN_KEYS = STRUCTURED_KEYS | {
     "accent_color", "accent_text_color", "greeting", "locale", "max_attachment_bytes",
-    "offline_text", "rate_limit_per_minute", "identity_secret",
+    "offline_text", "rate_limit_per_minute", "identity_secret", "reply_email_inbox_id",
+    "email_after_seconds",
 }  # fmt: skip
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -79,6 +80,16 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.fail(key, f"must be a whole number from {low} to {high}")
             return default
+        return value
+
+    def reference(self, key: str) -> int | None:
+        """The id of another row (an inbox, a calendar), or None when not set."""
+        value = self.values.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+            self.fail(key, "must be the id of one (a whole number) or null")
+            return None
         return value
 
     def items(self, key: str, *, limit: int, required: bool = False) -> list[Any]:
@@ -177,6 +188,10 @@ def read_chat_settings(values: dict[str, Any]) -> ChatSettings:
             "rate_limit_per_minute", DEFAULTS.rate_limit_per_minute, low=1, high=600
         ),
         identity_secret=secret,
+        reply_email_inbox_id=r.reference("reply_email_inbox_id"),
+        email_after_seconds=r.number(
+            "email_after_seconds", DEFAULTS.email_after_seconds, low=10, high=7 * 24 * 3600
+        ),
     )
     if r.errors:
         raise ValidationFailed(*r.errors)

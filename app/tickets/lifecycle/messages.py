@@ -35,9 +35,14 @@ from app.tickets.models import Ticket
 from app.tickets.workflow import REOPENED_BY_CUSTOMER, status_values
 
 DELIVERY_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
-# A customer's message as our side took it in: stored (`received`), on an agent's screen
-# (`delivered`), seen by an agent (`read`).
-SEEN_BEFORE = {"delivered": ("received",), "read": ("received", "delivered")}
+# What a message was before it reached the other side (`delivered`) or was seen there
+# (`read`): a customer's is `received` once stored, our reply `sent`.
+SEEN_BEFORE = {
+    ("inbound", "delivered"): ("received",),
+    ("inbound", "read"): ("received", "delivered"),
+    ("outbound", "delivered"): ("sent",),
+    ("outbound", "read"): ("sent", "delivered"),
+}
 
 
 @dataclass(frozen=True)
@@ -274,12 +279,16 @@ async def record_seen(
     status: str,
     actor: EventActor,
     now: datetime,
+    direction: str = "inbound",
 ) -> int:
-    """The customer's messages up to `up_to_seq` reached an agent's console (`delivered`)
-    or were seen by an agent (`read`): states only move forward, and each message that
+    """The ticket's public messages of `direction` up to `up_to_seq` reached the other
+    side (`delivered`: a customer's on an agent's console, our reply on the visitor's
+    socket) or were seen there (`read`). States only move forward, and each message that
     changed gets its `message.status_changed` event (the chat widget shows them). Returns
     how many changed. The caller holds the ticket's row lock."""
     stamps: dict[str, Any] = {"delivered_at": func.coalesce(Message.delivered_at, now)}
+    if direction == "outbound":
+        stamps["sent_at"] = func.coalesce(Message.sent_at, now)
     if status == "read":
         stamps["read_at"] = now
     rows = (
@@ -287,10 +296,10 @@ async def record_seen(
             update(Message)
             .where(
                 Message.ticket_id == ticket.id,
-                Message.direction == "inbound",
+                Message.direction == direction,
                 Message.internal.is_(False),
                 Message.seq <= up_to_seq,
-                Message.status.in_(SEEN_BEFORE[status]),
+                Message.status.in_(SEEN_BEFORE[direction, status]),
             )
             .values(status=status, **stamps)
             .returning(Message.id, Message.seq, Message.author_type)
@@ -308,7 +317,7 @@ async def record_seen(
                 "message_id": row.id,
                 "ticket_id": ticket.id,
                 "seq": row.seq,
-                "direction": "inbound",
+                "direction": direction,
                 "internal": False,
                 "status": status,
                 "author_type": row.author_type,

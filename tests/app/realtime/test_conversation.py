@@ -73,6 +73,10 @@ async def test_visitor_and_agent_talk_and_resume(
                     "type": "agent", "id": agent_id, "name": "Grace Hopper", "avatar_url": None,
                 }  # fmt: skip
                 assert reply["seq"] == reply_ack["seq"]
+                # The visitor's socket has it: the reply is delivered (no email needed).
+                await visitor.expect(
+                    "message.status", message_id=reply["message_id"], status="delivered"
+                )
 
                 rest = await http.post(
                     f"/api/v1/tickets/{ticket_id}/messages",
@@ -83,6 +87,9 @@ async def test_visitor_and_agent_talk_and_resume(
                 assert rest.json()["status"] == "sent"
                 by_rest = await visitor.expect("message.new", message_id=rest.json()["id"])
                 assert by_rest["body"] == "Tracking number 42"
+                await visitor.expect(
+                    "message.status", message_id=by_rest["message_id"], status="delivered"
+                )
                 note = await http.post(
                     f"/api/v1/tickets/{ticket_id}/messages",
                     json={"body": "VIP customer", "internal": True},
