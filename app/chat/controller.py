@@ -8,6 +8,7 @@ and a session is refused (403) to any other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post, route
@@ -28,8 +29,8 @@ from app.chat.schemas import (
     WidgetUploadOut,
 )
 from app.chat.service import (
-    agents_online,
     chat_inbox,
+    chat_is_open,
     chat_settings_of,
     check_origin,
     do_start_session,
@@ -87,12 +88,17 @@ def _cors(settings: ChatSettings | None, origin: str | None) -> dict[str, str]:
     exception_handlers=WIDGET_PROBLEM_HANDLERS,
 )
 async def config(
-    inbox: str, request: Request[Any, Any, Any], db_session: AsyncSession, state: State
+    inbox: str,
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    state: State,
+    now: datetime,
 ) -> Response[WidgetConfigOut]:
     chat: ChatChannel = state.chat
     box: SecretBox = state.secret_box
     found = await chat_inbox(db_session, inbox, chat=chat, box=box)
-    body = widget_config(found, online=await agents_online(db_session, found.inbox))
+    online = await chat_is_open(db_session, found, engine=state.sla_engine, now=now)
+    body = widget_config(found, online=online)
     headers = {**_cors(found.settings, request.headers.get("origin")), "Cache-Control": "no-cache"}
     return Response(body, headers=headers)
 

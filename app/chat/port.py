@@ -39,6 +39,9 @@ class ChatSettings:
     # emailed to the visitor's address (pre-chat form or verified identity) through this
     # email inbox's SMTP account; without one, replies are never emailed.
     reply_email_inbox_id: int | None = None
+    # Business hours (an SLA calendar): outside them the widget is offline ("we reply by
+    # email") whether or not an agent is online.
+    calendar_id: int | None = None
     email_after_seconds: int = 120
     identity_secret: str | None = field(default=None, repr=False)
 

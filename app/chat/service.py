@@ -34,6 +34,8 @@ from app.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.inboxes.models import Inbox
 from app.inboxes.service import inbox_secrets
 from app.security.crypto import SecretBox
+from app.sla.models import SlaCalendar
+from app.sla.port import SlaEngine
 from app.tickets.models import Ticket
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -79,6 +81,20 @@ def check_origin(settings: ChatSettings, origin: str | None) -> None:
         raise PermissionDenied(
             f"the origin {origin} may not use this inbox's widget", code="origin_not_allowed"
         )
+
+
+async def chat_is_open(
+    session: AsyncSession, chat_inbox: ChatInbox, *, engine: SlaEngine, now: datetime
+) -> bool:
+    """Within the inbox's business hours (always, without a calendar) and an agent online:
+    otherwise the widget offers to reply by email."""
+    calendar_id = chat_inbox.settings.calendar_id
+    if calendar_id is not None:
+        calendar = await session.get(SlaCalendar, calendar_id)
+        # A calendar deleted since counts as none (the inbox API refuses unknown ones).
+        if calendar is not None and not engine.is_open(calendar, now):
+            return False
+    return await agents_online(session, chat_inbox.inbox)
 
 
 async def agents_online(session: AsyncSession, inbox: Inbox) -> bool:

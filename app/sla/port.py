@@ -19,6 +19,10 @@ class SlaEngine(Protocol):
     def check_calendar(self, calendar: SlaCalendar) -> None:
         """Refuse hours, time zones and exceptions that make no calendar."""
 
+    def is_open(self, calendar: SlaCalendar, at: datetime) -> bool:
+        """Whether the calendar's business hours include `at` (the chat widget's offline
+        mode follows its inbox's calendar)."""
+
     def check_policy(self, policy: SlaPolicy) -> None:
         """Refuse a policy the engine could not apply (a target twice, say)."""
 

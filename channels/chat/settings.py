@@ -20,7 +20,7 @@ STRUCTURED_KEYS = frozenset({"allowed_origins", "pre_chat_fields", "attachment_t
 KNOWN_KEYS = STRUCTURED_KEYS | {
     "accent_color", "accent_text_color", "greeting", "locale", "max_attachment_bytes",
     "offline_text", "rate_limit_per_minute", "identity_secret", "reply_email_inbox_id",
-    "email_after_seconds",
+    "email_after_seconds", "calendar_id",
 }  # fmt: skip
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -189,6 +189,7 @@ def read_chat_settings(values: dict[str, Any]) -> ChatSettings:
         ),
         identity_secret=secret,
         reply_email_inbox_id=r.reference("reply_email_inbox_id"),
+        calendar_id=r.reference("calendar_id"),
         email_after_seconds=r.number(
             "email_after_seconds", DEFAULTS.email_after_seconds, low=10, high=7 * 24 * 3600
         ),

@@ -11,14 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.sla.models import SlaCalendar, SlaPolicy
 from app.tickets.hooks import LifecycleHooks, MessageAppended, TicketChanged
 from app.tickets.models import Ticket
+from routing.core.business_time import is_open
 from routing.sla.actions import apply_actions
 from routing.sla.recompute import recompute_ticket
-from routing.sla.rules import build_calendar, build_policy, holidays_of, load_rules
+from routing.sla.rules import build_calendar, build_policy, calendar_of, holidays_of, load_rules
 
 
 class RoutingSlaEngine:
     def check_calendar(self, calendar: SlaCalendar) -> None:
         build_calendar(calendar)
+
+    def is_open(self, calendar: SlaCalendar, at: datetime) -> bool:
+        return is_open(calendar_of(calendar), at)
 
     def check_policy(self, policy: SlaPolicy) -> None:
         build_policy(policy)

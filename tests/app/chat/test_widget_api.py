@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.models import Agent
 from app.attachments.storage import AttachmentStore
 from app.chat.messages import do_visitor_message
 from app.chat.models import ChatVisitor
@@ -21,6 +22,7 @@ from app.config import StorageSettings
 from app.inboxes.models import Inbox
 from app.tickets.models import Ticket
 from channels.chat import identity_hmac
+from tests.conftest import FrozenClock
 from tests.factories.agents import auth_headers, make_agent
 
 SHOP = "https://shop.example"
@@ -71,6 +73,13 @@ async def _session(client: AsyncClient, key: str, **body: Any) -> dict[str, Any]
         ({"offline_text": 5}, "settings.offline_text"),
         ({"identity_secret": "short"}, "settings.identity_secret"),
         ({"colour": "#ffffff"}, "settings.colour"),
+        ({"calendar_id": "office"}, "settings.calendar_id"),
+        ({"calendar_id": 0}, "settings.calendar_id"),
+        ({"calendar_id": 2**63}, "settings.calendar_id"),
+        ({"calendar_id": 999_999_999}, "settings.calendar_id"),  # no such calendar
+        ({"reply_email_inbox_id": True}, "settings.reply_email_inbox_id"),
+        ({"reply_email_inbox_id": 999_999_999}, "settings.reply_email_inbox_id"),
+        ({"email_after_seconds": 5}, "settings.email_after_seconds"),
     ],
 )
 async def test_bad_chat_settings_name_the_field(
@@ -250,3 +259,46 @@ async def test_the_browser_may_ask_before_posting_json(client: AsyncClient) -> N
     assert response.headers["access-control-allow-origin"] == SHOP
     assert "POST" in response.headers["access-control-allow-methods"]
     assert response.headers["access-control-allow-headers"].lower() == "content-type"
+
+
+async def test_the_widget_is_offline_outside_the_inboxs_business_hours(
+    client: AsyncClient, db_session: AsyncSession, clock: FrozenClock
+) -> None:
+    headers = await _admin(db_session)
+    hours = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = await client.post(
+        "/api/v1/sla/calendars",
+        json={"name": "Berlin office", "time_zone": "Europe/Berlin", "hours": hours},
+        headers=headers,
+    )
+    assert calendar.status_code == 201, calendar.text
+    inbox = await _inbox(client, headers, calendar_id=calendar.json()["id"])
+    plain = await _inbox(client, headers)
+    agent = await make_agent(db_session)
+    agent.presence = "online"
+    await db_session.flush()
+
+    async def online(key: str) -> bool:
+        response = await client.get("/api/v1/widget/config", params={"inbox": key})
+        assert response.status_code == 200, response.text
+        value: bool = response.json()["online"]
+        return value
+
+    clock.now = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)  # Monday 10:30 in Berlin
+    assert await online(inbox["public_key"]) is True
+    clock.now = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)  # 17:00 in Berlin: closed
+    assert await online(inbox["public_key"]) is False
+    assert await online(plain["public_key"]) is True  # no calendar: agents decide
+    clock.now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # Saturday
+    assert await online(inbox["public_key"]) is False
+    # Open hours but nobody online: offline all the same.
+    await db_session.execute(update(Agent).values(presence="offline"))
+    clock.now = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    assert await online(inbox["public_key"]) is False
+
+    # The setting can be removed again (null), and then only agents decide.
+    cleared = await client.patch(
+        f"/api/v1/inboxes/{inbox['id']}", json={"settings": {"calendar_id": None}}, headers=headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert "calendar_id" not in cleared.json()["settings"]
