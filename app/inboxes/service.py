@@ -26,7 +26,6 @@ from app.inboxes.models import Inbox
 from app.inboxes.schemas import InboxOut, InboxUpdate
 from app.pagination import page_of, paginate
 from app.security.crypto import SecretBox
-from app.sla.models import SlaCalendar
 
 SettingsValidator = Callable[[dict[str, Any]], None]
 # Per-channel checks of an inbox's settings, e.g. the email channel requires its IMAP and
@@ -34,7 +33,8 @@ SettingsValidator = Callable[[dict[str, Any]], None]
 # (`create_app(settings_validators=...)`). A validator gets the plain and the secret settings
 # merged in one dict and raises `ValidationFailed` naming the field as `settings.<key>`.
 # A validator with a `structured_keys` attribute lets those keys hold lists and objects
-# (the chat inbox's allowed origins and pre-chat fields); every other value stays flat.
+# (the chat inbox's allowed origins and pre-chat fields); every other value stays flat. One
+# with a `check_references` coroutine checks that the rows its settings name exist.
 SettingsValidators = Mapping[str, SettingsValidator]
 
 
@@ -206,26 +206,14 @@ async def list_inboxes(
     return page_of(rows, limit=limit)
 
 
-async def _check_references(session: AsyncSession, channel: str, plain: dict[str, Any]) -> None:
-    """Chat settings that name other rows (the channel's validator checked their type):
-    each must exist, or the 422 names it."""
-    if channel != "chat":
-        return
-    errors: list[FieldError] = []
-    calendar_id = plain.get("calendar_id")
-    if isinstance(calendar_id, int) and await session.get(SlaCalendar, calendar_id) is None:
-        errors.append(
-            FieldError("settings.calendar_id", f"no business calendar has id {calendar_id}")
-        )
-    mail_id = plain.get("reply_email_inbox_id")
-    if isinstance(mail_id, int):
-        mail = await session.get(Inbox, mail_id)
-        if mail is None or mail.channel != "email":
-            errors.append(
-                FieldError("settings.reply_email_inbox_id", f"no email inbox has id {mail_id}")
-            )
-    if errors:
-        raise ValidationFailed(*errors)
+async def _check_references(
+    session: AsyncSession, validators: SettingsValidators, channel: str, plain: dict[str, Any]
+) -> None:
+    """Settings that name other rows (a chat inbox's calendar): a validator with a
+    `check_references(session, settings)` coroutine checks that they exist."""
+    check = getattr(validators.get(channel), "check_references", None)
+    if check is not None:
+        await check(session, plain)
 
 
 async def do_create_inbox(
@@ -244,7 +232,7 @@ async def do_create_inbox(
     settings = check_settings(settings, structured=structured_keys(validators, channel))
     plain, secrets = _split({k: v for k, v in settings.items() if v is not None})
     _run_channel_validator(validators, channel, plain, secrets)
-    await _check_references(session, channel, plain)
+    await _check_references(session, validators, channel, plain)
     if team_id is not None:
         await check_teams(session, [team_id], field="team_id")
     inbox = Inbox(
@@ -300,7 +288,7 @@ async def do_update_inbox(
         plain = _merge(inbox.settings, plain_patch)
         secrets = _merge(old_secrets, secret_patch)
         _run_channel_validator(validators, inbox.channel, plain, secrets)
-        await _check_references(session, inbox.channel, plain)
+        await _check_references(session, validators, inbox.channel, plain)
         changed = sorted(k for k in secret_patch if old_secrets.get(k) != secrets.get(k))
         if changed:
             audit_secrets["secrets_changed"] = changed

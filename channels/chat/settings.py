@@ -12,8 +12,12 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.chat.port import ChatSettings, PreChatField
 from app.errors import FieldError, ValidationFailed
+from app.inboxes.models import Inbox
+from app.sla.models import SlaCalendar
 
 # Keys whose values are lists or objects; the inbox service allows structure only here.
 STRUCTURED_KEYS = frozenset({"allowed_origins", "pre_chat_fields", "attachment_types"})
@@ -206,6 +210,25 @@ class ChatSettingsValidator:
 
     def __call__(self, values: dict[str, Any]) -> None:
         read_chat_settings(values)
+
+    async def check_references(self, session: AsyncSession, values: dict[str, Any]) -> None:
+        """The business calendar and the email inbox the settings name exist (their
+        types were checked by `__call__`)."""
+        errors: list[FieldError] = []
+        calendar_id = values.get("calendar_id")
+        if isinstance(calendar_id, int) and await session.get(SlaCalendar, calendar_id) is None:
+            errors.append(
+                FieldError("settings.calendar_id", f"no business calendar has id {calendar_id}")
+            )
+        mail_id = values.get("reply_email_inbox_id")
+        if isinstance(mail_id, int):
+            mail = await session.get(Inbox, mail_id)
+            if mail is None or mail.channel != "email":
+                errors.append(
+                    FieldError("settings.reply_email_inbox_id", f"no email inbox has id {mail_id}")
+                )
+        if errors:
+            raise ValidationFailed(*errors)
 
 
 validate_chat_settings = ChatSettingsValidator()
