@@ -8,8 +8,8 @@ The hub notes what it handed to sockets; a loop records what was noted meanwhile
 the lifecycle (each changed message gets a `message.status_changed` event, which reaches
 the widget like any ticket frame and is replayed by resume). Each ticket is recorded in a
 short transaction of its own that skips a ticket a writer holds (and tries it again
-shortly), so receipts never make a message wait. Several nodes may note the same message: states only move forward, so the
-second finds nothing to change.
+shortly), so receipts never make a message wait. Several nodes may note the same
+message: states only move forward, so the second finds nothing to change.
 """
 
 from __future__ import annotations
