@@ -40,7 +40,11 @@ export type Inbox = Schemas['InboxOut']
 export type InboxCreate = Schemas['InboxCreate']
 export type ConnectionTest = Schemas['ConnectionTestOut']
 export type AgentCreate = Schemas['AgentCreate']
+export type AgentUpdate = Schemas['AgentUpdate']
 export type TeamCreate = Schemas['TeamCreate']
+export type TeamUpdate = Schemas['TeamUpdate']
+export type Skill = Schemas['SkillOut']
+export type SkillAssignment = Schemas['SkillAssignment']
 export type CannedReplyCreate = Schemas['CannedReplyCreate']
 export type MacroCreate = Schemas['MacroCreate']
 export type Page<T> = { items: T[]; next_cursor: string | null }
@@ -301,8 +305,66 @@ export function createApi(options: ApiOptions = {}) {
       createAgent(body: AgentCreate): Promise<Agent> {
         return unwrap(() => http.POST('/api/v1/agents', { body }))
       },
+      updateAgent(id: number, body: AgentUpdate): Promise<Agent> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/agents/{agent_id}', { params: { path: { agent_id: id } }, body }),
+        )
+      },
+      /** Replaces the agent's skills and levels (1-5) with these. */
+      setAgentSkills(id: number, skills: SkillAssignment[]): Promise<Agent> {
+        return unwrap(() =>
+          http.PUT('/api/v1/agents/{agent_id}/skills', {
+            params: { path: { agent_id: id } },
+            body: skills,
+          }),
+        )
+      },
+      /** Agents are never deleted: this deactivates them and revokes their tokens. */
+      async deactivateAgent(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/agents/{agent_id}', { params: { path: { agent_id: id } } }),
+        )
+      },
       createTeam(body: TeamCreate): Promise<Team> {
         return unwrap(() => http.POST('/api/v1/teams', { body }))
+      },
+      updateTeam(id: number, body: TeamUpdate): Promise<Team> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/teams/{team_id}', { params: { path: { team_id: id } }, body }),
+        )
+      },
+      async removeTeam(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/teams/{team_id}', { params: { path: { team_id: id } } }),
+        )
+      },
+      async skills(): Promise<Skill[]> {
+        const all: Skill[] = []
+        let cursor: string | undefined
+        do {
+          const page = await unwrap(() =>
+            http.GET('/api/v1/skills', { params: { query: { limit: 200, cursor } } }),
+          )
+          all.push(...page.items)
+          cursor = page.next_cursor ?? undefined
+        } while (cursor)
+        return all
+      },
+      createSkill(name: string): Promise<Skill> {
+        return unwrap(() => http.POST('/api/v1/skills', { body: { name } }))
+      },
+      renameSkill(id: number, name: string): Promise<Skill> {
+        return unwrap(() =>
+          http.PATCH('/api/v1/skills/{skill_id}', {
+            params: { path: { skill_id: id } },
+            body: { name },
+          }),
+        )
+      },
+      async removeSkill(id: number): Promise<void> {
+        await unwrap(() =>
+          http.DELETE('/api/v1/skills/{skill_id}', { params: { path: { skill_id: id } } }),
+        )
       },
       createCanned(body: CannedReplyCreate): Promise<CannedReply> {
         return unwrap(() => http.POST('/api/v1/canned-replies', { body }))
