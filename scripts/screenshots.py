@@ -2,8 +2,9 @@
 
 `make screenshots`: a scratch database `relaydesk_screenshots` is migrated and filled by
 `relaydesk seed-demo`, the app is served, and Debian's Chromium visits each main screen
-as Dana Admin (a colleague opens the same ticket for the collision warning). The files go
-to docs/screenshots/; look at them before committing.
+as Dana Admin (a colleague opens the same ticket for the collision warning; on the admin
+screens, an agent's skills and capacity are being edited and a team's deletion asks
+first). The files go to docs/screenshots/; look at them before committing.
 """
 
 from __future__ import annotations
@@ -103,6 +104,22 @@ async def take(base: str) -> None:
         await page.goto("/console/admin/macros")
         await page.get_by_role("table", name="Macros").get_by_role("row").nth(1).wait_for()
         await shoot(page, "console-admin-macros")
+        await page.goto("/console/admin/skills")
+        await page.get_by_role("table", name="Skills").get_by_role("row").nth(1).wait_for()
+        await shoot(page, "console-admin-skills")
+        await page.goto("/console/admin/agents")
+        agents = page.get_by_role("table", name="Agents")
+        await agents.get_by_role("button", name="Edit").nth(1).click()
+        editor = page.get_by_role("form", name="Edit")
+        await editor.get_by_role("group", name="Teams").evaluate(
+            "(el) => el.scrollIntoView({ block: 'start' })"
+        )
+        await shoot(page, "console-admin-agent-edit")
+        await page.goto("/console/admin/teams")
+        teams = page.get_by_role("table", name="Teams")
+        await teams.get_by_role("button", name="Delete").first.click()
+        await page.get_by_role("alertdialog").wait_for()
+        await shoot(page, "console-admin-delete-team")
 
         await page.keyboard.press("?")
         await page.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
