@@ -212,7 +212,7 @@ def _needs(raw: Iterable[Mapping[str, Any]] | None) -> tuple[SkillNeed, ...]:
     return tuple(SkillNeed(int(n["skill_id"]), int(n.get("min_level", 1))) for n in raw or ())
 
 
-def waiting_tickets() -> Select[Any]:
+def waiting_tickets() -> Select[*tuple[Any, ...]]:
     """Tickets routing may hand out: waiting, and not offered to anyone right now."""
     offered = (
         select(RoutingOffer.id)
@@ -228,6 +228,7 @@ def waiting_tickets() -> Select[Any]:
             Ticket.inbox_id,
             Ticket.required_skills,
             Ticket.created_at,
+            Ticket.sla_due_at,
             TicketRouting.eligible_since,
             TicketRouting.last_agent_id,
             TicketRouting.refused,
@@ -259,7 +260,7 @@ async def load_waiting(
         stmt = stmt.where(Ticket.channel.in_(list(channels)))
     found = []
     for row in await session.execute(stmt):
-        (ticket_id, team_id, channel, priority, inbox_id, required, created_at,
+        (ticket_id, team_id, channel, priority, inbox_id, required, created_at, due_at,
          eligible_since, last_agent_id, refused, optional) = row  # fmt: skip
         found.append(
             QueuedTicket(
@@ -271,6 +272,7 @@ async def load_waiting(
                 inbox_id=inbox_id,
                 required_skills=_needs(required),
                 optional_skills=_needs(optional),
+                next_due_at=due_at,  # the SLA hook's soonest unmet due time: SLA-first order
                 last_agent_id=last_agent_id,
                 refused_by={int(k): v for k, v in (refused or {}).items()},
             )
