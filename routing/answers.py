@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.service import lock_agent, set_agent_presence
+from app.agents.service import choose_presence, lock_agent
 from app.errors import Conflict, NotFound
 from app.outbox.service import emit
 from app.routing.models import RoutingDecision, RoutingOffer, TicketRouting
@@ -120,7 +120,9 @@ async def _settle(
         await _refused(session, row, result, now=now)
         await wake(session, f"ticket:{row.ticket_id}")
     if outcome.presence is not None and await lock_agent(session, row.agent_id):
-        await set_agent_presence(session, agent_id=row.agent_id, presence=outcome.presence, now=now)
+        await choose_presence(
+            session, agent_id=row.agent_id, status=outcome.presence, now=now, by_agent=False
+        )
     words = {
         "accepted": f"agent {row.agent_id} accepted the offer",
         "declined": f"agent {row.agent_id} declined the offer: {reason or 'no reason given'}",

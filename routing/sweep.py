@@ -1,6 +1,7 @@
 """The sweep: what falls due with time rather than with a change. Offers past their
-expiry time out; online agents idle past the idle timeout turn away; the live chats of
-agents offline past the grace period go back to the queue (email stays with them until a
+expiry time out; agents whose last socket closed longer than the grace period ago go
+offline; online agents idle past the idle timeout turn away; the live chats of agents
+offline past the grace period go back to the queue (email stays with them until a
 supervisor rebalances); then a full round routes whatever can be routed."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.service import lock_agent, set_agent_presence
+from app.agents.service import choose_presence, expire_disconnected, lock_agent
 from app.routing.models import RoutingDecision
 from app.tickets.lifecycle import change_ticket
 from app.tickets.models import Ticket
@@ -26,6 +27,7 @@ from routing.state import load_agents, load_rules
 class SweepOutcome:
     expired: int = 0
     turned_away: int = 0
+    gone_offline: int = 0
     requeued: int = 0
     round: RoundResult = field(default_factory=RoundResult)
     next_due_at: datetime | None = None  # the soonest offer expiry or grace end
@@ -38,11 +40,16 @@ async def sweep(driver: RoutingDriver) -> SweepOutcome:
         outcome.expired = len(await expire_offers(session, now=now))
     async with driver.sessionmaker() as session, session.begin():
         rules = await load_rules(session)
+        gone, grace_ends = await expire_disconnected(session, now=now, grace=rules.offline_grace)
+        outcome.gone_offline = len(gone)
+    async with driver.sessionmaker() as session, session.begin():
         agents = await load_agents(session, rules)
         idle = idle_presence_changes(agents, now, rules)
         for agent_id in sorted({c.agent_id for c in idle}):
             if await lock_agent(session, agent_id):
-                await set_agent_presence(session, agent_id=agent_id, presence="away", now=now)
+                await choose_presence(
+                    session, agent_id=agent_id, status="away", now=now, by_agent=False
+                )
         outcome.turned_away = len({c.agent_id for c in idle})
         reassignment = tickets_to_requeue(agents, now, rules)
     for requeue in reassignment.requeue:
@@ -51,7 +58,7 @@ async def sweep(driver: RoutingDriver) -> SweepOutcome:
     outcome.round = await driver.route()
     async with driver.sessionmaker() as session:
         expiry = await next_offer_expiry(session)
-    due = [d for d in (expiry, reassignment.next_check_at) if d is not None]
+    due = [d for d in (expiry, reassignment.next_check_at, grace_ends) if d is not None]
     outcome.next_due_at = min(due, default=None)
     return outcome
 

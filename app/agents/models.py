@@ -26,6 +26,7 @@ class Agent(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(f"role IN {ROLES}", name="role"),
         CheckConstraint(f"presence IN {PRESENCES}", name="presence"),
+        CheckConstraint(f"presence_choice IN {PRESENCES}", name="presence_choice"),
     )
 
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
@@ -44,6 +45,12 @@ class Agent(IdMixin, TimestampMixin, Base):
     routing_paused: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     presence_since: Mapped[datetime | None]
     last_activity_at: Mapped[datetime | None]
+    # What the agent chose (PUT /agents/me/presence, the socket's presence.set, or away
+    # set for them by the idle timeout or an unanswered offer): it holds until they change
+    # it. Null: online while a socket is open. `disconnected_at`: their last socket closed;
+    # they turn offline once the grace period has passed (app.agents.service.presence).
+    presence_choice: Mapped[str | None] = mapped_column(String(20))
+    disconnected_at: Mapped[datetime | None]
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, lazy="raise")
     skills: Mapped[list[AgentSkill]] = relationship(lazy="raise", cascade="all, delete-orphan")

@@ -8,12 +8,14 @@ checked, stored and delivered the same way whichever path it took.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.service import touch_activity
 from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.messages.models import Message
 from app.messages.service import do_add_message
@@ -26,12 +28,18 @@ from app.realtime.runtime import Realtime
 from app.realtime.sockets import AgentSocket
 from app.tickets.service import access_ticket
 
+# Frames that show the agent at work (the idle timeout starts again), written at most
+# this often: a typing agent must not turn into a write per keystroke.
+ACTIVITY_FRAMES = frozenset({"message.send", "typing", "viewing", "offer.accept", "offer.decline"})
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
+
 
 class AgentSession:
     def __init__(self, realtime: Realtime, sock: AgentSocket) -> None:
         self.realtime = realtime
         self.sock = sock
         self.viewing = sock.viewing
+        self.activity_written: datetime | None = None
 
     async def start(self) -> None:
         realtime = self.realtime
@@ -41,7 +49,6 @@ class AgentSession:
                 connection_id=self.sock.id,
                 agent_id=self.sock.actor.agent_id,
                 node=realtime.hub.node,
-                status="online",
                 now=realtime.clock(),
             )
         realtime.hub.add_agent(self.sock)
@@ -77,7 +84,18 @@ class AgentSession:
             "presence.set": self.set_presence,
             "read": self.read,
         }
+        if frame.get("type") in ACTIVITY_FRAMES:
+            await self._active()
         await dispatch(frame, handlers, send=self.sock.send, audience="an agent")
+
+    async def _active(self) -> None:
+        now = self.realtime.clock()
+        written = self.activity_written
+        if written is not None and now - written < ACTIVITY_RESOLUTION:
+            return
+        self.activity_written = now
+        async with self.realtime.sessionmaker() as session, session.begin():
+            await touch_activity(session, agent_id=self.sock.actor.agent_id, now=now)
 
     async def _readable(self, ticket_id: int, client_id: str | None = None) -> str:
         """The ticket's channel, if the agent may read the ticket."""

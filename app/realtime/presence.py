@@ -1,78 +1,61 @@
-"""Agent presence from their sockets: each socket is an `agent_connections` row with the
-availability its agent chose there; the agent is online if any socket says online, away if
-the sockets say away, offline with none. Each node renews its rows every heartbeat; rows
-a dead node leaves behind go stale and are swept by any node, so its agents go offline.
+"""Agent presence and their sockets: each socket is an `agent_connections` row, renewed by
+its node every heartbeat; rows a dead node leaves behind go stale and are swept by any
+node, as if those sockets had closed. What the sockets mean for the agent's presence
+(online while one is open unless they chose otherwise, offline once the last has been
+closed longer than the grace period) is `app.agents.service.presence`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.service import lock_agent, set_agent_presence
+from app.agents.models import Agent
+from app.agents.service.presence import (
+    choose_presence,
+    expire_disconnected,
+    last_socket_closed,
+    lock_agent,
+    offline_grace,
+    socket_opened,
+)
 from app.realtime.models import AgentConnection
 
 STATUSES = ("online", "away", "offline")
 
 
-def presence_of(statuses: list[str]) -> str:
-    if "online" in statuses:
-        return "online"
-    if "away" in statuses:
-        return "away"
-    return "offline"
-
-
-async def refresh_presence(session: AsyncSession, agent_id: int, *, now: datetime) -> str:
-    """Derive and store the agent's presence; the caller holds `lock_agent`."""
-    statuses = list(
-        (
-            await session.scalars(
-                select(AgentConnection.status).where(AgentConnection.agent_id == agent_id)
-            )
-        ).all()
-    )
-    presence = presence_of(statuses)
-    await set_agent_presence(session, agent_id=agent_id, presence=presence, now=now)
-    return presence
-
-
 async def connect(
-    session: AsyncSession,
-    *,
-    connection_id: str,
-    agent_id: int,
-    node: str,
-    status: str,
-    now: datetime,
+    session: AsyncSession, *, connection_id: str, agent_id: int, node: str, now: datetime
 ) -> str:
     await lock_agent(session, agent_id)
+    presence = await socket_opened(session, agent_id=agent_id, now=now)
     session.add(
         AgentConnection(
             id=connection_id,
             agent_id=agent_id,
             node=node,
-            status=status,
+            status=presence,
             connected_at=now,
             last_heartbeat_at=now,
         )
     )
     await session.flush()
-    return await refresh_presence(session, agent_id, now=now)
+    return presence
 
 
 async def set_status(
     session: AsyncSession, *, connection_id: str, agent_id: int, status: str, now: datetime
 ) -> str:
+    """The agent chose on this socket: it holds for all their sockets, as the REST call."""
     await lock_agent(session, agent_id)
     await session.execute(
         update(AgentConnection)
-        .where(AgentConnection.id == connection_id)
+        .where(AgentConnection.agent_id == agent_id)
         .values(status=status, last_heartbeat_at=now)
     )
-    return await refresh_presence(session, agent_id, now=now)
+    return await choose_presence(session, agent_id=agent_id, status=status, now=now)
 
 
 async def disconnect(
@@ -80,7 +63,15 @@ async def disconnect(
 ) -> str:
     await lock_agent(session, agent_id)
     await session.execute(delete(AgentConnection).where(AgentConnection.id == connection_id))
-    return await refresh_presence(session, agent_id, now=now)
+    return await _after_close(session, agent_id, now=now)
+
+
+async def _after_close(session: AsyncSession, agent_id: int, *, now: datetime) -> str:
+    left = await session.scalar(select(func.count()).where(AgentConnection.agent_id == agent_id))
+    if left:
+        presence = await session.scalar(select(Agent.presence).where(Agent.id == agent_id))
+        return presence or "offline"
+    return await last_socket_closed(session, agent_id=agent_id, now=now)
 
 
 async def renew_and_sweep(
@@ -93,7 +84,9 @@ async def renew_and_sweep(
         update(AgentConnection).where(AgentConnection.node == node).values(last_heartbeat_at=now)
     )
     stale = AgentConnection.last_heartbeat_at < now - stale_after
-    return await _drop(session, stale, now=now)
+    dropped = await _drop(session, stale, now=now)
+    gone, _ = await expire_disconnected(session, now=now, grace=await offline_grace(session))
+    return sorted({*dropped, *gone})
 
 
 async def leave_node(session: AsyncSession, *, node: str, now: datetime) -> list[int]:
@@ -110,5 +103,5 @@ async def _drop(session: AsyncSession, which: ColumnElement[bool], *, now: datet
         await session.execute(
             delete(AgentConnection).where(which, AgentConnection.agent_id == agent_id)
         )
-        await refresh_presence(session, agent_id, now=now)
+        await _after_close(session, agent_id, now=now)
     return agents

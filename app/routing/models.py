@@ -29,17 +29,22 @@ DECISION_ACTIONS = (
 
 
 class RoutingQueue(IdMixin, Base):
-    """How one team's tickets (or, with no team, the tickets of no team) are routed. A team
-    without a row routes with the defaults."""
+    """How one team's tickets, or one inbox's tickets of no team, are routed (with neither:
+    the tickets of no team and no inbox queue). A team without a row routes with the
+    defaults."""
 
     __tablename__ = "routing_queues"
     __table_args__ = (
         CheckConstraint(f"queue_order IN {QUEUE_ORDERS}", name="queue_order"),
         CheckConstraint(f"strategy IN {STRATEGIES}", name="strategy"),
+        CheckConstraint("team_id IS NULL OR inbox_id IS NULL", name="team_or_inbox"),
     )
 
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="CASCADE"), unique=True
+    )
+    inbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inboxes.id", ondelete="CASCADE"), unique=True
     )
     position: Mapped[int] = mapped_column(default=0, server_default="0")
     queue_order: Mapped[str] = mapped_column(String(20), server_default="sla_first")

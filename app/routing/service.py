@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from app.agents.schemas import SkillAssignment
-from app.agents.service import check_skills, get_agent
+from app.agents.service import PresenceView, check_skills, get_agent
 from app.agents.service.common import audit
 from app.auth.actor import Actor, require_admin
 from app.routing.models import RoutingDecision, TicketRouting
-from app.routing.schemas import DecisionOut, TicketRoutingOut
+from app.routing.schemas import DecisionOut, PresenceOut, TicketRoutingOut
 from app.tickets.service import access_ticket
 
 DECISIONS_SHOWN = 200
@@ -67,4 +67,14 @@ async def ticket_routing(session: AsyncSession, actor: Actor, ticket_id: int) ->
             )
             for d in reversed(rows)
         ],
+    )
+
+
+def presence_out(view: PresenceView) -> PresenceOut:
+    return PresenceOut(
+        agent_id=view.agent_id,
+        status=view.status,
+        chosen=view.chosen,
+        since=view.since,
+        disconnected_at=view.disconnected_at,
     )

@@ -116,6 +116,7 @@ CASES = [
     Case("PATCH", "/api/v1/skills/{skill_id:int}", "admin", p("/api/v1/skills/{skill}"), lambda w: {"name": "renamed-skill"}),
     Case("DELETE", "/api/v1/skills/{skill_id:int}", "admin", p("/api/v1/skills/{skill}")),
     Case("PUT", "/api/v1/agents/{agent_id:int}/skills", "admin", p("/api/v1/agents/{other_agent}/skills"), lambda w: [{"skill_id": w.ids["skill"], "level": 3}]),
+    Case("PUT", "/api/v1/agents/me/presence", "agent", p("/api/v1/agents/me/presence"), lambda w: {"status": "away"}),
     Case("GET", "/api/v1/inboxes", "agent", p("/api/v1/inboxes")),
     Case("GET", "/api/v1/inboxes/{inbox_id:int}", "agent", p("/api/v1/inboxes/{inbox}")),
     Case("POST", "/api/v1/inboxes", "admin", p("/api/v1/inboxes"), lambda w: {"name": "API", "channel": "api", "settings": {}}),

@@ -20,7 +20,18 @@ from app.agents.service.agents import (
     with_relations,
 )
 from app.agents.service.common import MAX_ID, check_id
-from app.agents.service.presence import AGENT_PRESENCE, lock_agent, set_agent_presence
+from app.agents.service.presence import (
+    AGENT_PRESENCE,
+    PresenceView,
+    choose_presence,
+    do_set_own_presence,
+    expire_disconnected,
+    lock_agent,
+    offline_grace,
+    presence_view,
+    set_agent_presence,
+    touch_activity,
+)
 from app.agents.service.skills import (
     check_skills,
     do_create_skill,
@@ -43,21 +54,25 @@ from app.agents.service.teams import (
 __all__ = [
     "AGENT_PRESENCE",
     "MAX_ID",
+    "PresenceView",
     "agent_out",
     "check_capacity",
     "check_email_free",
     "check_id",
     "check_skills",
     "check_teams",
+    "choose_presence",
     "do_create_agent",
     "do_create_skill",
     "do_create_team",
     "do_deactivate_agent",
     "do_delete_skill",
     "do_delete_team",
+    "do_set_own_presence",
     "do_update_agent",
     "do_update_skill",
     "do_update_team",
+    "expire_disconnected",
     "find_agent_by_email",
     "get_agent",
     "get_skill",
@@ -67,8 +82,11 @@ __all__ = [
     "list_teams",
     "lock_agent",
     "normalize_email",
+    "offline_grace",
+    "presence_view",
     "set_agent_presence",
     "skill_out",
     "team_view",
+    "touch_activity",
     "with_relations",
 ]

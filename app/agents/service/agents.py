@@ -227,6 +227,8 @@ async def do_update_agent(
     for field in ("name", "avatar_url", "role", "is_active", "presence", "routing_paused"):
         if field in given:
             setattr(agent, field, given[field])
+    if "presence" in given:
+        agent.presence_choice = given["presence"]  # held, as PUT /agents/me/presence
     if agent.presence != before["presence"]:
         agent.presence_since = now  # routing counts an offline agent's grace from here
     if "capacity" in given:

@@ -7,11 +7,13 @@ import asyncio
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 
 from app.agents.models import Agent
 from app.db.engine import SessionMaker
 from app.messages.models import Message
 from app.realtime.models import AgentConnection
+from app.routing.models import RoutingSettings
 from app.tickets.events import TicketEvent
 from tests.app.realtime.support import (
     SHOP,
@@ -153,7 +155,17 @@ async def test_typing_viewers_read_receipts_and_files(
             )
 
 
-async def test_presence_follows_sockets_and_is_stored(
+async def _set_grace(sessionmaker: SessionMaker, seconds: int) -> None:
+    async with sessionmaker() as session, session.begin():
+        stmt = insert(RoutingSettings).values(id=1, offline_grace_seconds=seconds)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["id"], set_={"offline_grace_seconds": seconds}
+            )
+        )
+
+
+async def test_presence_follows_sockets_and_the_agents_choice_and_is_stored(
     server: str, live_sessionmaker: SessionMaker
 ) -> None:
     agent_id, token = await make_admin_token(live_sessionmaker)
@@ -161,24 +173,46 @@ async def test_presence_follows_sockets_and_is_stored(
     assert await _presence(live_sessionmaker, agent_id) == ("offline", [])
     async with peer(ws_url(server, "/ws/agent", watcher_token), origin=None) as watcher:
         await watcher.expect("hello")
-        async with (
-            peer(ws_url(server, "/ws/agent", token), origin=None) as first,
-            peer(ws_url(server, "/ws/agent", token), origin=None) as second,
-        ):
-            await first.expect("hello")
-            await second.expect("hello")
-            assert await _presence(live_sessionmaker, agent_id) == ("online", ["online", "online"])
-            await watcher.expect("presence", agent_id=agent_id, status="online")
-            await first.send(type="presence.set", status="away")
-            await first.send(type="ping")
-            await first.expect("pong")
-            # Still online: the other socket says so.
-            assert await _presence(live_sessionmaker, agent_id) == ("online", ["away", "online"])
-            await second.send(type="presence.set", status="away")
-            await watcher.expect("presence", agent_id=agent_id, status="away")
-            assert await _presence(live_sessionmaker, agent_id) == ("away", ["away", "away"])
-            await second.send(type="presence.set", status="busy")
-            assert (await second.expect("error"))["detail"].startswith("status:")
+        await _set_grace(live_sessionmaker, 60)
+        try:
+            async with (
+                peer(ws_url(server, "/ws/agent", token), origin=None) as first,
+                peer(ws_url(server, "/ws/agent", token), origin=None) as second,
+            ):
+                await first.expect("hello")
+                await second.expect("hello")
+                assert await _presence(live_sessionmaker, agent_id) == (
+                    "online", ["online", "online"],
+                )  # fmt: skip
+                await watcher.expect("presence", agent_id=agent_id, status="online")
+                # The choice is the agent's, not the socket's: it holds on every socket.
+                await first.send(type="presence.set", status="away")
+                await watcher.expect("presence", agent_id=agent_id, status="away")
+                assert await _presence(live_sessionmaker, agent_id) == ("away", ["away", "away"])
+                await second.send(type="presence.set", status="busy")
+                assert (await second.expect("error"))["detail"].startswith("status:")
+                await first.close()
+
+                async def one_socket() -> bool:
+                    return await _presence(live_sessionmaker, agent_id) == ("away", ["away"])
+
+                await _eventually(one_socket)
+
+            async def grace_running() -> bool:
+                async with live_sessionmaker() as session:
+                    gone = await session.scalar(
+                        select(Agent.disconnected_at).where(Agent.id == agent_id)
+                    )
+                return gone is not None
+
+            # The last socket closed: the choice holds through the grace period.
+            await _eventually(grace_running)
+            assert await _presence(live_sessionmaker, agent_id) == ("away", [])
+        finally:
+            await _set_grace(live_sessionmaker, 0)
+        # Back within the grace, as chosen; then gone with no grace: offline at once.
+        async with peer(ws_url(server, "/ws/agent", token), origin=None) as again:
+            assert (await again.expect("hello"))["presence"] == "away"
         await watcher.expect("presence", agent_id=agent_id, status="offline")
 
     async def offline() -> bool:
