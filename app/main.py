@@ -71,6 +71,7 @@ from app.webhooks import webhook_delivery, webhook_handshake
 from channels.chat import ChatAdapter, validate_chat_settings
 from channels.email.connection import check_email_connection
 from channels.email.settings import validate_email_settings
+from routing import answers as routing_answers
 from routing import hooks as routing_hooks
 from routing.sla.engine import RoutingSlaEngine, install_sla_hooks
 from widgets import DIST as WIDGET_DIST
@@ -156,6 +157,7 @@ def start_realtime(app: Litestar, supervisor: Supervisor) -> None:
         box=state.secret_box,
         store=state.attachment_store,
         clock=state.clock,
+        answer_offer=routing_answers.answer_offer,
     )
     state.realtime = realtime
     install_local_delivery(state.sessionmaker, realtime.hub.deliver_local)

@@ -8,7 +8,6 @@ again at once. An acceptance assigns through the lifecycle. Each is a recorded d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,22 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.service import choose_presence, lock_agent
 from app.errors import Conflict, NotFound
 from app.outbox.service import emit
+from app.routing.events import ROUTING_OFFER_ENDED, Answer
 from app.routing.models import RoutingDecision, RoutingOffer, TicketRouting
 from app.tickets.models import Ticket
-from routing.apply import ROUTING_OFFER_ENDED, assign
+from routing.apply import assign
 from routing.core.model import RoutingRules
 from routing.core.offers import Offer, OfferOutcome, OfferReply, settle_offer
 from routing.hooks import APPLYING, set_routing
 from routing.state import WAITING_STATUSES, load_rules
 from routing.wakeup import wake
-
-
-@dataclass(frozen=True)
-class Answer:
-    offer_id: int
-    ticket_id: int
-    result: str  # accepted, declined, timed_out, withdrawn
-    reason: str | None
 
 
 def _offer(row: RoutingOffer) -> Offer:
@@ -143,7 +135,7 @@ async def _settle(
         session,
         topic=ROUTING_OFFER_ENDED,
         payload={"offer_id": row.id, "ticket_id": row.ticket_id, "agent_id": row.agent_id,
-                 "result": result},
+                 "result": result, "reason": reason},
     )  # fmt: skip
     await session.flush()
     return Answer(row.id, row.ticket_id, result, reason)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent as AgentRow
 from app.outbox.service import emit
+from app.routing.events import ROUTING_OFFER
 from app.routing.models import AgentChannelRouting, RoutingDecision, RoutingOffer
 from app.tickets.lifecycle import change_ticket
 from app.tickets.models import Ticket
@@ -32,9 +33,6 @@ from routing.core.model import QueuedTicket, RoutingRules
 from routing.core.router import Decision
 from routing.hooks import APPLYING, ROUTING_ACTOR, set_routing
 from routing.state import Queues, load_agents, waiting_tickets
-
-ROUTING_OFFER = "routing.offer"
-ROUTING_OFFER_ENDED = "routing.offer.ended"
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -67,12 +67,16 @@ async def load_rules(session: AsyncSession) -> RoutingRules:
 
 @dataclass(frozen=True)
 class Queues:
-    """The queues in precedence order, and which queue a ticket of a team waits in."""
+    """The queues in precedence order, and which queue a ticket waits in: its team's, else
+    its inbox's (a queue configured for the inbox), else the queue of no team."""
 
     queues: tuple[Queue, ...]
     by_team: Mapping[int | None, int]
+    by_inbox: Mapping[int, int] = field(default_factory=dict)
 
-    def queue_of(self, team_id: int | None) -> int:
+    def queue_of(self, team_id: int | None, inbox_id: int | None = None) -> int:
+        if team_id is None and inbox_id is not None and inbox_id in self.by_inbox:
+            return self.by_inbox[inbox_id]
         found = self.by_team.get(team_id)
         if found is not None:
             return found
@@ -102,7 +106,8 @@ async def load_queues(session: AsyncSession) -> Queues:
         )
         for row in rows
     ]
-    by_team: dict[int | None, int] = {q.team_id: q.id for q in queues}
+    by_inbox = {row.inbox_id: row.id for row in rows if row.inbox_id is not None}
+    by_team: dict[int | None, int] = {row.team_id: row.id for row in rows if row.inbox_id is None}
     teams = (await session.scalars(select(func.distinct(team_members.c.team_id)))).all()
     for team_id in sorted(t for t in teams if t not in by_team):
         queues.append(Queue(-team_id, team_id=team_id))
@@ -110,7 +115,7 @@ async def load_queues(session: AsyncSession) -> Queues:
     if None not in by_team:
         queues.append(Queue(NO_TEAM_QUEUE))
         by_team[None] = NO_TEAM_QUEUE
-    return Queues(tuple(queues), by_team)
+    return Queues(tuple(queues), by_team, by_inbox)
 
 
 def _capacity(raw: Mapping[str, Any]) -> ChannelSlots:
@@ -265,7 +270,7 @@ async def load_waiting(
         found.append(
             QueuedTicket(
                 ticket_id,
-                queues.queue_of(team_id),
+                queues.queue_of(team_id, inbox_id),
                 channel,
                 priority,
                 eligible_since or created_at,

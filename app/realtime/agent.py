@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.service import touch_activity
-from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.messages.models import Message
 from app.messages.service import do_add_message
 from app.realtime import presence
@@ -62,6 +62,7 @@ class AgentSession:
                 }
             )
         )
+        await realtime.offers.send_open(self.sock, now=realtime.clock())
 
     async def stop(self) -> None:
         realtime = self.realtime
@@ -82,6 +83,8 @@ class AgentSession:
             "typing": self.typing,
             "viewing": self.view,
             "presence.set": self.set_presence,
+            "offer.accept": self.accept_offer,
+            "offer.decline": self.decline_offer,
             "read": self.read,
         }
         if frame.get("type") in ACTIVITY_FRAMES:
@@ -233,3 +236,33 @@ class AgentSession:
                 status=status,
                 now=realtime.clock(),
             )
+
+    async def accept_offer(self, fields: Fields) -> None:
+        await self._answer(fields, accept=True)
+
+    async def decline_offer(self, fields: Fields) -> None:
+        await self._answer(fields, accept=False)
+
+    async def _answer(self, fields: Fields, *, accept: bool) -> None:
+        """The answer is told back as the offer's `offer.ended` frame (every socket of the
+        agent hears it); a wrong offer id or a second answer is an error frame."""
+        offer_id = fields.integer("offer_id", low=1)
+        assert offer_id is not None
+        reason = None if accept else (fields.text("reason", limit=500, required=False) or None)
+        answer_offer = self.realtime.answer_offer
+        if answer_offer is None:
+            raise FrameError("not_allowed", "offers are not answered on this server")
+        try:
+            async with self.realtime.sessionmaker() as session, session.begin():
+                await answer_offer(
+                    session,
+                    agent_id=self.sock.actor.agent_id,
+                    offer_id=offer_id,
+                    accept=accept,
+                    reason=reason,
+                    now=self.realtime.clock(),
+                )
+        except NotFound as exc:
+            raise FrameError("offer_not_found", exc.detail) from None
+        except Conflict as exc:
+            raise FrameError("offer_answered", exc.detail) from None

@@ -21,9 +21,11 @@ from app.realtime.frames import FrameError, decode, error_frame
 from app.realtime.hub import Hub
 from app.realtime.limits import Counter, TokenBuckets
 from app.realtime.moments import Moments
+from app.realtime.offers import OfferFrames
 from app.realtime.presence import leave_node, renew_and_sweep
 from app.realtime.receipts import Receipts
 from app.realtime.sockets import Socket
+from app.routing.events import AnswerOffer
 from app.security.crypto import SecretBox
 
 log = logging.getLogger(__name__)
@@ -72,14 +74,18 @@ class Realtime:
     box: SecretBox
     store: AttachmentStore
     clock: Clock
+    # Settles an agent's answer to an offer (routing.answers, wired in by app.main).
+    answer_offer: AnswerOffer | None = None
     address_frames: TokenBuckets = field(init=False)
     visitor_messages: TokenBuckets = field(init=False)
     address_sockets: Counter = field(default_factory=Counter)
     moments: Moments = field(init=False)
     receipts: Receipts = field(init=False)
+    offers: OfferFrames = field(init=False)
 
     def __post_init__(self) -> None:
         self.moments = Moments(self.hub, self.sessionmaker)
+        self.offers = OfferFrames(self.hub, self.sessionmaker)
         self.receipts = Receipts(self.sessionmaker, self.clock)
         self.hub.receipts = self.receipts
         rate = self.settings.realtime.frames_per_address_per_second
