@@ -59,7 +59,11 @@ from app.realtime.hub import Hub
 from app.realtime.local import install_local_delivery
 from app.realtime.runtime import Realtime, leave, realtime_loops
 from app.replies.controller import CannedReplyController, MacroController
-from app.routing.controller import AgentSkillsController, TicketRoutingController
+from app.routing.controller import (
+    AgentSkillsController,
+    RoutingAdminController,
+    TicketRoutingController,
+)
 from app.security.crypto import SecretBox
 from app.sla.controller import SlaController
 from app.sla.report_controller import ReportController
@@ -73,6 +77,7 @@ from channels.email.connection import check_email_connection
 from channels.email.settings import validate_email_settings
 from routing import answers as routing_answers
 from routing import hooks as routing_hooks
+from routing import queue_view as routing_queue_view
 from routing.sla.engine import RoutingSlaEngine, install_sla_hooks
 from widgets import DIST as WIDGET_DIST
 
@@ -133,6 +138,7 @@ API_ROUTERS: list[Any] = [
     ReportController,
     AgentSkillsController,
     TicketRoutingController,
+    RoutingAdminController,
     healthz,
     readyz,
     webhook_handshake,
@@ -287,6 +293,7 @@ def create_app(
     app.state.assets = assets
     app.state.chat = chat
     app.state.sla_engine = RoutingSlaEngine()
+    app.state.routing_queue = routing_queue_view.queue_snapshot
     if sessionmaker is not None:
         install_hooks(sessionmaker, hooks)
         app.state.sessionmaker = sessionmaker

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from litestar import Controller, get, put
+from litestar import Controller, delete, get, patch, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.schemas import AgentOut
 from app.agents.service import agent_out, do_set_own_presence, get_agent
-from app.auth.actor import Actor
-from app.routing.schemas import PresenceIn, PresenceOut, SkillList, TicketRoutingOut
+from app.auth.actor import Actor, require_supervisor
+from app.routing import admin
+from app.routing.admin import queue_out, rule_out, settings_out
+from app.routing.events import QueueSnapshot
+from app.routing.schemas import (
+    PresenceIn,
+    PresenceOut,
+    QueueCreate,
+    QueueOut,
+    QueueUpdate,
+    RoutingQueueOut,
+    RoutingSettingsOut,
+    RoutingSettingsUpdate,
+    SkillList,
+    SkillRuleCreate,
+    SkillRuleOut,
+    SkillRuleUpdate,
+    TicketRoutingOut,
+)
 from app.routing.service import do_set_agent_skills, presence_out, ticket_routing
 
 
@@ -55,3 +74,77 @@ class TicketRoutingController(Controller):
         self, ticket_id: int, actor: Actor, db_session: AsyncSession
     ) -> TicketRoutingOut:
         return await ticket_routing(db_session, actor, ticket_id)
+
+
+def provide_queue_snapshot(state: State) -> QueueSnapshot:
+    snapshot: QueueSnapshot = state.routing_queue
+    return snapshot
+
+
+class RoutingAdminController(Controller):
+    """Queues, settings and skill rules (admins change them, supervisors read them), and the
+    live queue the supervisor board shows."""
+
+    path = "/api/v1/routing"
+    tags = ["routing"]
+    dependencies = {"queue_snapshot": Provide(provide_queue_snapshot, sync_to_thread=False)}
+
+    @get("/queue", summary="Depth and oldest waiting per queue and skill, each waiting "
+         "ticket's position and why it waits, agents' presence and load (supervisors)")  # fmt: skip
+    async def queue(
+        self, actor: Actor, db_session: AsyncSession, queue_snapshot: QueueSnapshot, now: datetime
+    ) -> RoutingQueueOut:
+        require_supervisor(actor)
+        return await queue_snapshot(db_session, now=now)
+
+    @get("/queues", summary="Configured queues, by position (supervisors)")
+    async def list_queues(self, actor: Actor, db_session: AsyncSession) -> list[QueueOut]:
+        return [queue_out(q) for q in await admin.list_queues(db_session, actor)]
+
+    @post("/queues", summary="Configure a team's or an inbox's queue (admins)")
+    async def create_queue(
+        self, data: QueueCreate, actor: Actor, db_session: AsyncSession
+    ) -> QueueOut:
+        return queue_out(await admin.do_create_queue(db_session, actor, data))
+
+    @patch("/queues/{queue_id:int}", summary="Change a queue (admins)")
+    async def update_queue(
+        self, queue_id: int, data: QueueUpdate, actor: Actor, db_session: AsyncSession
+    ) -> QueueOut:
+        return queue_out(await admin.do_update_queue(db_session, actor, queue_id, data))
+
+    @delete("/queues/{queue_id:int}", summary="Remove a queue: its tickets route with the "
+            "defaults (admins)")  # fmt: skip
+    async def delete_queue(self, queue_id: int, actor: Actor, db_session: AsyncSession) -> None:
+        await admin.do_delete_queue(db_session, actor, queue_id)
+
+    @get("/settings", summary="Load accounting and presence rules (supervisors)")
+    async def settings(self, actor: Actor, db_session: AsyncSession) -> RoutingSettingsOut:
+        return settings_out(await admin.routing_settings(db_session, actor))
+
+    @patch("/settings", summary="Change load accounting and presence rules (admins)")
+    async def update_settings(
+        self, data: RoutingSettingsUpdate, actor: Actor, db_session: AsyncSession
+    ) -> RoutingSettingsOut:
+        return settings_out(await admin.do_update_settings(db_session, actor, data))
+
+    @get("/rules", summary="Skill rules, by position (supervisors)")
+    async def list_rules(self, actor: Actor, db_session: AsyncSession) -> list[SkillRuleOut]:
+        return [rule_out(r) for r in await admin.list_rules(db_session, actor)]
+
+    @post("/rules", summary="A rule setting the skills tickets need by inbox, channel, "
+          "language, account tier or keywords (admins)")  # fmt: skip
+    async def create_rule(
+        self, data: SkillRuleCreate, actor: Actor, db_session: AsyncSession
+    ) -> SkillRuleOut:
+        return rule_out(await admin.do_create_rule(db_session, actor, data))
+
+    @patch("/rules/{rule_id:int}", summary="Change a skill rule (admins)")
+    async def update_rule(
+        self, rule_id: int, data: SkillRuleUpdate, actor: Actor, db_session: AsyncSession
+    ) -> SkillRuleOut:
+        return rule_out(await admin.do_update_rule(db_session, actor, rule_id, data))
+
+    @delete("/rules/{rule_id:int}", summary="Remove a skill rule (admins)")
+    async def delete_rule(self, rule_id: int, actor: Actor, db_session: AsyncSession) -> None:
+        await admin.do_delete_rule(db_session, actor, rule_id)

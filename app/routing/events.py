@@ -1,4 +1,4 @@
-"""Routing's events and the port the realtime hub answers offers through.
+"""Routing's events and the ports the app reaches the routing package through.
 
 An offer is an outbox event (`ROUTING_OFFER`) the hub turns into an `offer` frame on the
 agent's sockets; its end (`ROUTING_OFFER_ENDED`: accepted, declined, timed out or
@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.routing.schemas import RoutingQueueOut
 
 ROUTING_OFFER = "routing.offer"
 ROUTING_OFFER_ENDED = "routing.offer.ended"
@@ -37,3 +39,10 @@ class AnswerOffer(Protocol):
         reason: str | None = None,
         now: datetime,
     ) -> Awaitable[Answer]: ...
+
+
+@runtime_checkable
+class QueueSnapshot(Protocol):
+    """The queue as supervisors watch it (routing.queue_view, installed by app.main)."""
+
+    def __call__(self, session: AsyncSession, *, now: datetime) -> Awaitable[RoutingQueueOut]: ...

@@ -29,6 +29,7 @@ from app.inbound.models import InboundItem
 from app.inbound.service import compress
 from app.inboxes.models import Inbox
 from app.outbox.models import OutboxEvent
+from app.routing.models import RoutingQueue, SkillRule
 from app.sla.models import SlaCalendar, SlaPolicy
 from tests.conftest import SECRET_KEY
 from tests.factories.agents import PASSWORD, make_agent, make_skill, make_team
@@ -167,6 +168,17 @@ CASES = [
     Case("PATCH", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}", lambda w: {"name": "Renamed"}),
     Case("DELETE", "/api/v1/canned-replies/{reply_id:int}", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}"),
     Case("GET", "/api/v1/canned-replies/{reply_id:int}/render", "agent", lambda w, role: f"/api/v1/canned-replies/{w.ids['canned'][role]}/render?ticket_id={w.ids['ticket']}"),
+    Case("GET", "/api/v1/routing/queue", "supervisor", p("/api/v1/routing/queue")),
+    Case("GET", "/api/v1/routing/queues", "supervisor", p("/api/v1/routing/queues")),
+    Case("POST", "/api/v1/routing/queues", "admin", p("/api/v1/routing/queues"), lambda w: {"inbox_id": w.ids["inbox"], "offer_timeout_seconds": 30}),
+    Case("PATCH", "/api/v1/routing/queues/{queue_id:int}", "admin", p("/api/v1/routing/queues/{routing_queue}"), lambda w: {"strategy": "round_robin"}),
+    Case("DELETE", "/api/v1/routing/queues/{queue_id:int}", "admin", p("/api/v1/routing/queues/{routing_queue}")),
+    Case("GET", "/api/v1/routing/settings", "supervisor", p("/api/v1/routing/settings")),
+    Case("PATCH", "/api/v1/routing/settings", "admin", p("/api/v1/routing/settings"), lambda w: {"offline_grace_seconds": 60}),
+    Case("GET", "/api/v1/routing/rules", "supervisor", p("/api/v1/routing/rules")),
+    Case("POST", "/api/v1/routing/rules", "admin", p("/api/v1/routing/rules"), lambda w: {"skills": [{"skill_id": w.ids["skill"], "min_level": 2}], "keywords": ["refund"]}),
+    Case("PATCH", "/api/v1/routing/rules/{rule_id:int}", "admin", p("/api/v1/routing/rules/{skill_rule}"), lambda w: {"keywords": ["invoice"]}),
+    Case("DELETE", "/api/v1/routing/rules/{rule_id:int}", "admin", p("/api/v1/routing/rules/{skill_rule}")),
     Case("GET", "/api/v1/sla/calendars", "supervisor", p("/api/v1/sla/calendars")),
     Case("POST", "/api/v1/sla/calendars", "admin", p("/api/v1/sla/calendars"), lambda w: {"name": "Office", "time_zone": "UTC", "hours": {"mon": [["09:00", "17:00"]]}}),
     Case("GET", "/api/v1/sla/calendars/{calendar_id:int}", "supervisor", p("/api/v1/sla/calendars/{sla_calendar}")),
@@ -260,6 +272,9 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         targets=[{"metric": "first_response", "priority": "normal", "minutes": 60}],
     )
     db_session.add(sla_policy)
+    routing_queue = RoutingQueue(team_id=(await make_team(db_session)).id)
+    skill_rule = SkillRule(skills=[{"skill_id": (await make_skill(db_session)).id, "min_level": 1}])
+    db_session.add_all([routing_queue, skill_rule])
     await db_session.flush()
     agent_headers = {"Authorization": f"Bearer {tokens['agent']}"}
     tickets = [
@@ -323,6 +338,8 @@ async def _world(client: AsyncClient, db_session: AsyncSession) -> World:
         "dead_letter": dead_letter.id,
         "sla_calendar": sla_calendar.id,
         "sla_policy": sla_policy.id,
+        "routing_queue": routing_queue.id,
+        "skill_rule": skill_rule.id,
         "inbox_key": inbox.public_key,
         "visitor_token": visitor_token(SECRET_KEY, visitor.key),
     }
