@@ -3,7 +3,7 @@ closed (offline once the grace period has passed); routing queues per inbox; NOT
 routing driver's sweep when an agent goes offline or loses their last socket
 
 Revision ID: 0027
-Revises: 0029
+Revises: 0025
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | None = "0029"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
