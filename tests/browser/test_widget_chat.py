@@ -431,11 +431,21 @@ async def test_right_to_left(
     theirs_bubble = log.locator(".message.theirs .bubble", has_text="تم شحنه اليوم")
     await expect(mine_bubble).to_be_visible()
     await expect(theirs_bubble).to_be_visible()
-    mine = await mine_bubble.bounding_box()
-    theirs = await theirs_bubble.bounding_box()
-    assert mine is not None
-    assert theirs is not None
-    assert mine["x"] < theirs["x"]  # the visitor's own messages on the left in RTL
+
+    async def left_edges() -> tuple[float, float] | None:
+        # The bubbles are re-rendered as delivered and read receipts arrive: a box read
+        # between two renders is None, so measure again until both are there.
+        mine, theirs = await mine_bubble.bounding_box(), await theirs_bubble.bounding_box()
+        return (mine["x"], theirs["x"]) if mine and theirs else None
+
+    edges = None
+    for _ in range(50):
+        if edges := await left_edges():
+            break
+        await asyncio.sleep(0.1)
+    assert edges is not None, "the two bubbles never were on screen together"
+    mine_x, theirs_x = edges
+    assert mine_x < theirs_x  # the visitor's own messages on the left in RTL
     await assert_accessible(page, within="relaydesk-widget")
     await screenshot(page, "widget-rtl")
 
