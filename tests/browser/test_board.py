@@ -85,6 +85,10 @@ async def test_a_breach_appears_on_the_board_and_is_reassigned_from_it(
     item = breached.locator(f'[data-ticket="{ticket_id}"]')
     await expect(item).to_be_visible(timeout=25_000)
     await expect(item).to_contain_text("overdue")
+    await expect(item).to_contain_text("Standard")  # the policy whose target it is
+    await page.get_by_label("Group by").select_option("policy")
+    groups = page.get_by_role("region", name="By")
+    await expect(groups.get_by_role("row", name="Standard")).to_contain_text("1")
     await expect(at_risk.locator(f'[data-ticket="{ticket_id}"]')).to_have_count(0)
     await screenshot(page, "sla-board")
 
