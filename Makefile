@@ -91,6 +91,9 @@ screenshots: system-packages install services frontend ## The README's console s
 bench-chat: install services ## Live chat benchmark: 2,000 visitor + 50 agent sockets, 200 msg/s each way, 10,000 idle (see bench/README.md)
 	$(BIN)/python bench/chat_load.py
 
+bench-sla: install services ## SLA on PostgreSQL: 100,000 open tickets recomputed after a calendar change, breach lateness of 10,000 due within 2 minutes (see bench/README.md)
+	$(BIN)/python bench/sla.py
+
 bench-routing: install ## Routing core benchmark: 500 agents x 5,000 queued tickets, SLA computations (see bench/README.md)
 	$(BIN)/python bench/routing.py
 

@@ -15,7 +15,7 @@ running cycle from its start, as if it had had the new priority all along.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -56,8 +56,14 @@ class TargetState:
     warning_at: datetime | None
     met_at: datetime | None
     breached_at: datetime | None
-    elapsed: timedelta  # clock time used, up to met_at or now
     overridden: bool
+    # Clock time used, up to met_at or now: measured when asked (nothing stored needs it,
+    # and over a long-open ticket's business days it is most of what computing costs).
+    _elapsed: Callable[[], timedelta] = field(repr=False, compare=False)
+
+    @property
+    def elapsed(self) -> timedelta:
+        return self._elapsed()
 
     @property
     def status(self) -> TargetStatus:
@@ -318,7 +324,10 @@ def _target_state(
         warning_at = _instant_reaching(periods, warn_amount, measure, reach)
 
     until = cycle.stop or now
-    elapsed = sum((measure(a, min(b or until, until)) for a, b in periods if a < until), ZERO)
+
+    def elapsed() -> timedelta:
+        return sum((measure(a, min(b or until, until)) for a, b in periods if a < until), ZERO)
+
     if cycle.stop is not None:
         breached_at = due_at if due_at is not None and due_at < cycle.stop else None
     else:
@@ -334,8 +343,8 @@ def _target_state(
         warning_at=warning_at,
         met_at=cycle.stop,
         breached_at=breached_at,
-        elapsed=elapsed,
         overridden=frozen is not None,
+        _elapsed=elapsed,
     )
 
 

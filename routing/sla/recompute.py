@@ -4,6 +4,8 @@ it), so reports count from `sla_target_events` alone."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account
@@ -196,35 +199,63 @@ async def recompute_ticket(
     return await store(session, ticket, stored, now=now)
 
 
+# What recomputing a ticket reads of it (facts_of, opening_of, the records' owners).
+RECOMPUTE_READS = (
+    Ticket.status,
+    Ticket.priority,
+    Ticket.channel,
+    Ticket.inbox_id,
+    Ticket.account_id,
+    Ticket.tags,
+    Ticket.created_at,
+    Ticket.team_id,
+    Ticket.assignee_id,
+    Ticket.sla_policy_id,
+    Ticket.sla_fired,
+)
+
+
 async def recompute_open_tickets(
     sessionmaker: SessionMaker,
     *,
     now: datetime,
     policy_ids: Sequence[int] | None = None,
     chunk: int = 1000,
+    concurrency: int = 3,
 ) -> int:
     """Every open ticket (or those under `policy_ids`) again, `chunk` per transaction, after
-    a calendar or policy changed. A ticket being changed meanwhile is skipped: its own hook
+    a calendar or policy changed; `concurrency` chunks at once, so one's queries overlap
+    another's arithmetic. A ticket being changed meanwhile is skipped: its own hook
     recomputes it under the new rules. Returns how many were recomputed."""
-    after, total = 0, 0
-    while True:
-        async with sessionmaker() as session, session.begin():
-            rules = await load_rules(session)
-            stmt = (
-                select(Ticket)
-                .where(Ticket.id > after, Ticket.status.notin_(STOPPED_STATUSES))
-                .order_by(Ticket.id)
-                .limit(chunk)
-                .with_for_update(skip_locked=True)
-            )
-            if policy_ids is not None:
-                stmt = stmt.where(Ticket.sla_policy_id.in_(policy_ids))
-            tickets = (await session.scalars(stmt)).all()
-            if not tickets:
-                return total
-            after = tickets[-1].id
-            total += len(tickets)
-            await _recompute_chunk(session, tickets, rules=rules, now=now)
+    async with sessionmaker() as session:
+        stmt = select(Ticket.id).where(Ticket.status.notin_(STOPPED_STATUSES)).order_by(Ticket.id)
+        if policy_ids is not None:
+            stmt = stmt.where(Ticket.sla_policy_id.in_(policy_ids))
+        ids = list((await session.scalars(stmt)).all())
+    ranges = deque((ids[i], ids[min(i + chunk, len(ids)) - 1]) for i in range(0, len(ids), chunk))
+
+    async def work() -> int:
+        done = 0
+        while ranges:
+            first, last = ranges.popleft()
+            async with sessionmaker() as session, session.begin():
+                rules = await load_rules(session)
+                stmt = (
+                    select(Ticket)
+                    .options(load_only(*RECOMPUTE_READS))  # not the old `sla` and the rest
+                    .where(Ticket.id.between(first, last), Ticket.status.notin_(STOPPED_STATUSES))
+                    .order_by(Ticket.id)
+                    .with_for_update(skip_locked=True)
+                )
+                if policy_ids is not None:
+                    stmt = stmt.where(Ticket.sla_policy_id.in_(policy_ids))
+                tickets = (await session.scalars(stmt)).all()
+                if tickets:
+                    await _recompute_chunk(session, tickets, rules=rules, now=now)
+                done += len(tickets)
+        return done
+
+    return sum(await asyncio.gather(*(work() for _ in range(max(1, concurrency)))))
 
 
 async def _recompute_chunk(
