@@ -86,9 +86,8 @@ async def main(agents: int, tickets: int) -> None:
     await recreate_database(NAME)
     url = database_url(NAME)
     migrate(url)
-    print(
-        f"loaded {agents} agents, {tickets} waiting tickets in {await load(url, agents=agents, tickets=tickets):.1f}s"
-    )  # noqa: E501
+    took = await load(url, agents=agents, tickets=tickets)
+    print(f"loaded {agents} agents, {tickets} waiting tickets in {took:.1f}s")
     engine = create_async_engine(url, pool_size=5)
     sessionmaker = create_sessionmaker(engine)
     install_hooks(sessionmaker, build_lifecycle_hooks(Settings(env="test")))
