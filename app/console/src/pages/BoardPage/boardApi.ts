@@ -75,3 +75,19 @@ export function reportCsvUrl(from: string, to: string, groupBy: string): string 
   const query = new URLSearchParams({ since: from, until: to, group_by: groupBy })
   return `/api/v1/reports/sla.csv?${query.toString()}`
 }
+
+export type RoutingQueue = components['schemas']['RoutingQueueOut']
+export type AgentLoad = components['schemas']['AgentLoadOut']
+
+export function routingQueue(): Promise<RoutingQueue> {
+  return body(http.GET('/api/v1/routing/queue'))
+}
+
+export function pauseRouting(agentId: number, paused: boolean): Promise<unknown> {
+  return body(
+    http.PATCH('/api/v1/agents/{agent_id}', {
+      params: { path: { agent_id: agentId } },
+      body: { routing_paused: paused },
+    }),
+  )
+}
