@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import Account
+from app.contacts.models import Contact
 from app.routing.models import SkillRule as SkillRuleRow
 from app.routing.models import TicketRouting
 from app.tickets.events import EventActor
@@ -118,7 +120,20 @@ async def apply_skill_rules(
         )
         for row in rows
     ]
-    required, optional = skills_for(rules, TicketText(ticket.channel, text, inbox=ticket.inbox_id))
+    locale = await session.scalar(select(Contact.locale).where(Contact.id == ticket.contact_id))
+    tier = (
+        await session.scalar(select(Account.tier).where(Account.id == ticket.account_id))
+        if ticket.account_id is not None
+        else None
+    )
+    about = TicketText(
+        ticket.channel,
+        text,
+        inbox=ticket.inbox_id,
+        language=locale.split("-")[0].lower() if locale else None,  # "fr-CA" matches "fr"
+        account_tier=tier,
+    )
+    required, optional = skills_for(rules, about)
     levels = {s["skill_id"]: s["min_level"] for s in ticket.required_skills}
     for need in required:
         levels[need.skill_id] = max(levels.get(need.skill_id, 0), need.min_level)

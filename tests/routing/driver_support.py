@@ -53,6 +53,7 @@ async def waiting_ticket(
     subject: str | None = None,
     body: str = "Help, please",
     contact_id: int | None = None,
+    account_id: int | None = None,
 ) -> Ticket:
     if contact_id is None:
         contact_id = (await make_contact(session)).id
@@ -62,6 +63,7 @@ async def waiting_ticket(
             subject=subject or f"Request {next(_counter)}",
             channel=channel,
             contact_id=contact_id,
+            account_id=account_id,
             priority=priority,
             team_id=team_id,
             required_skills=[{"skill_id": s, "min_level": m} for s, m in required],

@@ -181,3 +181,37 @@ async def test_the_queue_shows_depth_positions_why_and_agents_load(
 
     agent = await auth_headers(db_session, await make_agent(db_session))
     assert (await client.get("/api/v1/routing/queue", headers=agent)).status_code == 403
+
+
+async def test_skill_rules_match_the_contacts_language_and_the_accounts_tier(
+    sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> None:
+    install_hooks(sessionmaker, build_lifecycle_hooks(settings))
+    async with sessionmaker() as db_session:  # made after the hooks were installed
+        await _rules_by_language_and_tier(db_session, clock)
+
+
+async def _rules_by_language_and_tier(db_session: AsyncSession, clock: FrozenClock) -> None:
+    from app.accounts.models import Account
+    from app.routing.models import SkillRule
+    from tests.factories.contacts import make_contact
+
+    french = await make_skill(db_session, name="french")
+    vip = await make_skill(db_session, name="vip")
+    speaks_french = {"language": ["fr"]}
+    db_session.add_all([
+        SkillRule(skills=[{"skill_id": french.id, "min_level": 2}], conditions=speaks_french),
+        SkillRule(skills=[{"skill_id": vip.id, "min_level": 1}],
+                  conditions={"account_tier": ["enterprise"]}),
+    ])  # fmt: skip
+    big = Account(name="Big Corp", domains=["big.example"], tier="enterprise")
+    db_session.add(big)
+    await db_session.flush()
+    pierre = await make_contact(db_session)
+    pierre.locale = "fr-CA"
+    await db_session.flush()
+    ticket = await waiting_ticket(db_session, now=clock(), contact_id=pierre.id, account_id=big.id)
+    plain = await waiting_ticket(db_session, now=clock())
+    assert ticket.account_id == big.id
+    assert sorted(s["skill_id"] for s in ticket.required_skills) == sorted([french.id, vip.id])
+    assert plain.required_skills == []
