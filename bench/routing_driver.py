@@ -8,7 +8,7 @@ assignment locked (agents FOR NO KEY UPDATE, tickets FOR UPDATE SKIP LOCKED), re
 written through the lifecycle with its hooks (SLA recomputation, routing state) and
 recorded with its explanation. Prints assignments per second.
 
-    .venv/bin/python bench/routing_driver.py [--agents 1000] [--tickets 100000]
+    .venv/bin/python bench/routing_driver.py [--agents 1000] [--tickets 100000] [--no-hooks]
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ async def load(url: str, *, agents: int, tickets: int) -> float:
     return time.monotonic() - started
 
 
-async def main(agents: int, tickets: int) -> None:
+async def main(agents: int, tickets: int, *, hooks: bool) -> None:
     await recreate_database(NAME)
     url = database_url(NAME)
     migrate(url)
@@ -90,7 +90,8 @@ async def main(agents: int, tickets: int) -> None:
     print(f"loaded {agents} agents, {tickets} waiting tickets in {took:.1f}s")
     engine = create_async_engine(url, pool_size=5)
     sessionmaker = create_sessionmaker(engine)
-    install_hooks(sessionmaker, build_lifecycle_hooks(Settings(env="test")))
+    if hooks:  # as in a worker: SLA recomputation and routing state on every assignment
+        install_hooks(sessionmaker, build_lifecycle_hooks(Settings(env="test")))
     driver = RoutingDriver(sessionmaker, clock=lambda: datetime.now(UTC))
     assigned = 0
     rounds = 0
@@ -112,5 +113,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument(
+        "--no-hooks", action="store_true", help="the driver alone, without the lifecycle hooks"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.agents, args.tickets))
+    asyncio.run(main(args.agents, args.tickets, hooks=not args.no_hooks))
