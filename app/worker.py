@@ -36,7 +36,7 @@ from app.ingest.types import ChannelSender
 from app.ingest.webhooks import WebhookAdapters
 from app.leases import LeasingWorker
 from app.main import WEBHOOK_ADAPTERS, build_lifecycle_hooks
-from app.messages.jobs import MAX_JOB_TRIES, send_outbound
+from app.messages.jobs import MAX_JOB_TRIES, send_outbound, send_outbound_batch
 from app.outbox import jobs as outbox_jobs
 from app.outbox.relay import run_relay
 from app.security.crypto import SecretBox
@@ -173,6 +173,7 @@ class WorkerSettings:
         func(send_outbound, max_tries=MAX_JOB_TRIES),
         # Its own tries, plus the one that waits out the visitor's grace period.
         func(email_offline_visitor, max_tries=MAX_EMAIL_TRIES + 2),
+        func(send_outbound_batch, max_tries=MAX_JOB_TRIES),
         func(process_inbound, max_tries=3),
         outbox_jobs.prune_outbox,
         func(recompute_sla, max_tries=3, timeout=600),

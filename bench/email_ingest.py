@@ -70,6 +70,7 @@ from sqlalchemy import event
 from app.attachments.storage import AttachmentStore
 from app.clock import utc_now
 from app.config import DatabaseSettings, SecuritySettings, Settings, StorageSettings
+from app.db import registry as _registry  # noqa: F401  (every table, for the ORM's foreign keys)
 from app.db.engine import create_engine, create_sessionmaker, transaction
 from app.inboxes.models import Inbox
 from app.security.crypto import SecretBox

@@ -17,7 +17,13 @@ from app.messages.models import Attachment, Message
 from app.messages.sanitize import sanitize_html, text_from_html
 from app.messages.schemas import AttachmentOut, DeliveryAttemptOut, MessageOut
 from app.tickets.events import SYSTEM, EventActor
-from app.tickets.lifecycle import NewMessage, append_message, record_delivery, requeue_message
+from app.tickets.lifecycle import (
+    NewMessage,
+    append_message,
+    record_deliveries,
+    record_delivery,
+    requeue_message,
+)
 from app.tickets.models import Ticket
 from app.tickets.service import access_ticket, check_unchanged_since
 
@@ -160,6 +166,7 @@ async def do_add_message(
 
 # Channels and jobs record what happened to a reply; the lifecycle writes it.
 do_record_delivery = record_delivery
+do_record_deliveries = record_deliveries
 
 
 async def do_retry_message(

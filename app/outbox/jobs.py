@@ -47,6 +47,17 @@ def queued_reply_jobs(payload: dict[str, Any]) -> list[JobRequest]:
 def created_message_jobs(payload: dict[str, Any]) -> list[JobRequest]:
     return queued_reply_jobs(payload) + chat_jobs.offline_reply_jobs(payload)
 
+# Jobs with a form for many events: when one relay pass asks for such a job more than once,
+# it enqueues the batch form once with every event's argument in a list. arq starts jobs
+# one at a time with several Redis round trips each, so a mail import's acknowledgements
+# as one job per reply waited in arq's queue long after their import.
+# job -> (batch job, the job's argument, the batch job's list argument)
+BATCHED_JOBS: dict[str, tuple[str, str, str]] = {
+    "send_outbound": ("send_outbound_batch", "message_id", "message_ids"),
+}
+# Events per batch job: its sends all start at once and each must end within the
+# adapter's deadline (app.messages.jobs), waits for a connection included.
+MAX_BATCH = 50
 
 TOPIC_JOBS: dict[str, TopicMapper] = {
     MESSAGE_CREATED: created_message_jobs,

@@ -23,6 +23,7 @@ Relays running in parallel may publish two batches out of order; realtime client
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ from app.clock import Clock, utc_now
 from app.db.engine import SessionMaker
 from app.db.notify import Listener
 from app.outbox.enqueue import enqueue_jobs
-from app.outbox.jobs import TOPIC_JOBS, JobRequest, jobs_for
+from app.outbox.jobs import BATCHED_JOBS, MAX_BATCH, TOPIC_JOBS, JobRequest, jobs_for
 from app.outbox.models import MAX_ATTEMPTS, OUTBOX_CHANNEL, OutboxEvent
 
 __all__ = [
@@ -91,6 +92,40 @@ def events_channel(*, prefix: str = DEFAULT_PREFIX) -> str:
 
 def job_id(event: OutboxEvent, job_name: str) -> str:
     return f"outbox:{event.uuid}:{job_name}"
+
+
+def batched(
+    requests: list[tuple[OutboxEvent, str, dict[str, Any]]],
+) -> list[tuple[list[OutboxEvent], str, str, dict[str, Any]]]:
+    """The jobs to enqueue for a pass's requests: (their events, name, job id, arguments).
+    A job of BATCHED_JOBS asked for by several events becomes one batch job, whose id is
+    derived from all of their uuids, so the same events relayed again make the same id."""
+    jobs: list[tuple[list[OutboxEvent], str, str, dict[str, Any]]] = []
+    grouped: dict[str, list[tuple[OutboxEvent, dict[str, Any]]]] = {}
+    for event, name, kwargs in requests:
+        if name in BATCHED_JOBS and set(kwargs) == {BATCHED_JOBS[name][1]}:
+            grouped.setdefault(name, []).append((event, kwargs))
+        else:
+            jobs.append(([event], name, job_id(event, name), kwargs))
+    for name, asked in grouped.items():
+        batch_name, argument, list_argument = BATCHED_JOBS[name]
+        for start in range(0, len(asked), MAX_BATCH):
+            members = asked[start : start + MAX_BATCH]
+            if len(members) == 1:
+                event, kwargs = members[0]
+                jobs.append(([event], name, job_id(event, name), kwargs))
+                continue
+            events = [event for event, _ in members]
+            digest = hashlib.sha256(",".join(str(e.uuid) for e in events).encode()).hexdigest()
+            jobs.append(
+                (
+                    events,
+                    batch_name,
+                    f"{job_id(events[0], batch_name)}:{len(events)}:{digest[:16]}",
+                    {list_argument: [kwargs[argument] for _, kwargs in members]},
+                )
+            )
+    return jobs
 
 
 def event_message(event: OutboxEvent) -> str:
@@ -152,22 +187,24 @@ async def _publish_all(
         requests += [(event, name, kwargs) for name, kwargs in jobs[event.id]]
     # All of the batch's jobs at once (app.outbox.enqueue); a job whose id exists already
     # was relayed before and is left alone.
-    outcomes = await enqueue_jobs(
-        redis_pool, [(name, job_id(event, name), kwargs) for event, name, kwargs in requests]
-    )
-    for (event, name, _), error in zip(requests, outcomes, strict=True):
-        if error is None or event.id in failed:
+    enqueued = batched(requests)
+    outcomes = await enqueue_jobs(redis_pool, [(name, jid, kw) for _, name, jid, kw in enqueued])
+    for (events_of_job, name, _, _), error in zip(enqueued, outcomes, strict=True):
+        if error is None:
             continue
         if isinstance(error, REDIS_DOWN):
             raise error
-        log.error(
-            "outbox event %s: cannot enqueue %s: %s",
-            event.id,
-            name,
-            error,
-            exc_info=(type(error), error, error.__traceback__) if event.attempts == 0 else None,
-        )
-        failed[event.id] = f"{type(error).__name__}: {error}"
+        for event in events_of_job:
+            if event.id in failed:
+                continue
+            log.error(
+                "outbox event %s: cannot enqueue %s: %s",
+                event.id,
+                name,
+                error,
+                exc_info=(type(error), error, error.__traceback__) if event.attempts == 0 else None,
+            )
+            failed[event.id] = f"{type(error).__name__}: {error}"
     return failed
 
 

@@ -15,8 +15,10 @@ from app.tickets.lifecycle.core import STATE_FIELDS, ticket_state, ticket_summar
 from app.tickets.lifecycle.derived import write_derived, write_derived_many
 from app.tickets.lifecycle.history import import_history
 from app.tickets.lifecycle.messages import (
+    Delivery,
     NewMessage,
     append_message,
+    record_deliveries,
     record_delivery,
     record_seen,
     requeue_message,
@@ -36,6 +38,7 @@ __all__ = [
     "AUDITED_FIELDS",
     "MESSAGE_MOVED",
     "STATE_FIELDS",
+    "Delivery",
     "NewMessage",
     "NewTicket",
     "append_message",
@@ -45,6 +48,7 @@ __all__ = [
     "move_contact_tickets",
     "note_event",
     "open_ticket",
+    "record_deliveries",
     "record_delivery",
     "record_seen",
     "requeue_message",

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import record
 from app.messages.events import message_event
@@ -25,11 +26,13 @@ from app.tickets.events import EventActor
 from app.tickets.hooks import MessageAppended, TicketChanged, run_message_hooks, run_ticket_hooks
 from app.tickets.lifecycle.core import (
     Event,
+    TicketEvents,
     changes_payload,
     claim_seqs,
     diff,
     ticket_summary,
     write_events,
+    write_events_of,
 )
 from app.tickets.models import Ticket
 from app.tickets.workflow import REOPENED_BY_CUSTOMER, status_values
@@ -190,6 +193,16 @@ async def append_message(
     return message
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What a channel said about one outbound message (see `record_deliveries`)."""
+
+    message_id: int
+    status: str
+    external_id: str | None = None
+    failure_reason: str | None = None
+
+
 async def record_delivery(
     session: AsyncSession,
     *,
@@ -199,61 +212,115 @@ async def record_delivery(
     external_id: str | None = None,
     failure_reason: str | None = None,
 ) -> Message | None:
-    """Record what the channel said about an outbound message.
+    """Record what the channel said about an outbound message (`record_deliveries` for
+    one); None if it is no outbound message."""
+    delivery = Delivery(message_id, status, external_id, failure_reason)
+    return (await record_deliveries(session, [delivery], now=now)).get(message_id)
+
+
+async def _lock_for_delivery(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> tuple[dict[int, Ticket], dict[int, Message]]:
+    """The messages and their tickets, locked tickets first (in id order), the order every
+    other writer takes them in. A message merged onto another ticket meanwhile is followed
+    there; one whose ticket is gone is left out."""
+    tickets: dict[int, Ticket] = {}
+    tried: set[int] = set()
+    while True:
+        ticket_ids = set(
+            await session.scalars(select(Message.ticket_id).where(Message.id.in_(message_ids)))
+        )
+        missing = sorted(ticket_ids - tried)
+        tried.update(missing)
+        if missing:
+            locked = await session.scalars(
+                select(Ticket)
+                .where(Ticket.id.in_(missing))
+                .order_by(Ticket.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            tickets.update((t.id, t) for t in locked)
+        messages = {
+            m.id: m
+            for m in await session.scalars(
+                select(Message)
+                .where(Message.id.in_(message_ids))
+                .order_by(Message.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        moved = {m.ticket_id for m in messages.values()} - tried
+        if not moved:  # every message's ticket is locked, or gone
+            break
+    return tickets, {i: m for i, m in messages.items() if m.ticket_id in tickets}
+
+
+async def record_deliveries(
+    session: AsyncSession, deliveries: Sequence[Delivery], *, now: datetime
+) -> dict[int, Message]:
+    """Record what the channels said about many outbound messages in a few statements: the
+    locks, one UPDATE of the tickets' seqs (executemany), the timeline rows in one, the
+    messages and outbox rows at the flush. Returns the outbound messages by id.
 
     States only move forward (queued < sent < delivered < read), so a late "sent" callback
-    cannot undo "read"; `failed` is accepted from any state but `read`. Locks the ticket
-    before the message, the order every other writer takes them in.
+    cannot undo "read"; `failed` is accepted from any state but `read`. Deliveries of one
+    message apply in the order given.
     """
+    if not deliveries:
+        return {}
     await session.flush()  # the caller's pending changes survive the locked re-read below
-    ticket_id = await session.scalar(select(Message.ticket_id).where(Message.id == message_id))
-    if ticket_id is None:
-        return None
-    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
-    message = await session.scalar(
-        select(Message)
-        .where(Message.id == message_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    tickets, messages = await _lock_for_delivery(
+        session, sorted({d.message_id for d in deliveries})
     )
-    if ticket is None or message is None or message.direction != "outbound":
-        return None
-    if message.ticket_id != ticket.id:  # merged away meanwhile: follow it
-        return await record_delivery(
-            session,
-            message_id=message_id,
-            status=status,
-            now=now,
-            external_id=external_id,
-            failure_reason=failure_reason,
-        )
-    if status == "failed":
-        if message.status == "read":
-            return message
-    elif DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(message.status, -1):
-        return message
-    message.status = status
-    message.failure_reason = failure_reason if status == "failed" else None
-    if external_id:
-        message.external_id = external_id
-    if status == "sent":
-        message.sent_at = now
-    elif status == "delivered":
-        message.delivered_at = now
-    elif status == "read":
-        message.read_at = now
-    seq = await claim_seqs(session, ticket, 1, now=now)
-    data = {**message_event(message), "failure_reason": message.failure_reason}
-    await write_events(
+    messages = {i: m for i, m in messages.items() if m.direction == "outbound"}
+    events: dict[int, list[Event]] = {}
+    for delivery in deliveries:
+        message = messages.get(delivery.message_id)
+        if message is None or not _advances(message.status, delivery.status):
+            continue
+        status = delivery.status
+        message.status = status
+        message.failure_reason = delivery.failure_reason if status == "failed" else None
+        if delivery.external_id:
+            message.external_id = delivery.external_id
+        if status == "sent":
+            message.sent_at = now
+        elif status == "delivered":
+            message.delivered_at = now
+        elif status == "read":
+            message.read_at = now
+        data = {**message_event(message), "failure_reason": message.failure_reason}
+        events.setdefault(message.ticket_id, []).append(Event(MESSAGE_STATUS_CHANGED, data))
+    if not events:
+        await session.flush()
+        return messages
+    # The seqs: the tickets are locked and freshly read, so last_seq is the row's.
+    claimed = {tid: tickets[tid].last_seq + 1 for tid in events}
+    await session.execute(
+        update(Ticket),
+        [
+            {"id": tid, "last_seq": tickets[tid].last_seq + len(evs), "updated_at": now}
+            for tid, evs in events.items()
+        ],
+    )
+    for tid, evs in events.items():
+        set_committed_value(tickets[tid], "last_seq", tickets[tid].last_seq + len(evs))
+        set_committed_value(tickets[tid], "updated_at", now)
+    await write_events_of(
         session,
-        ticket.id,
-        seq,
-        [Event(MESSAGE_STATUS_CHANGED, data)],
-        actor=EventActor("system"),
+        [TicketEvents(tid, claimed[tid], evs, EventActor("system")) for tid, evs in events.items()],
         now=now,
     )
     await session.flush()
-    return message
+    return messages
+
+
+def _advances(current: str, status: str) -> bool:
+    if status == "failed":
+        return current != "read"
+    return DELIVERY_ORDER.get(status, -1) > DELIVERY_ORDER.get(current, -1)
 
 
 async def requeue_message(

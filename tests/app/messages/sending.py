@@ -53,6 +53,21 @@ async def queued_reply(
     db_session: AsyncSession, settings: Settings, box: SecretBox, clock: FrozenClock
 ) -> Message:
     """An agent's reply on an email ticket, committed as `queued`."""
+    [reply] = await queued_replies(db_session, settings, box, clock, count=1)
+    return reply
+
+
+async def queued_replies(
+    db_session: AsyncSession,
+    settings: Settings,
+    box: SecretBox,
+    clock: FrozenClock,
+    *,
+    count: int,
+    per_ticket: int = 1,
+) -> list[Message]:
+    """`count` agent replies, `per_ticket` on each email ticket (customers lee0@, lee1@,
+    ...), committed as `queued`."""
     inbox = Inbox(
         name="Mail",
         channel="email",
@@ -62,25 +77,30 @@ async def queued_reply(
     db_session.add(inbox)
     await db_session.flush()
     store = AttachmentStore(settings.storage)
-    inbound = InboundMessage(
-        channel="email",
-        inbox_id=inbox.id,
-        sender=(SenderIdentity("email", "lee@customer.test"),),
-        external_id="<first@customer.test>",
-        subject="Broken",
-        text="It broke",
-    )
-    result = await ingest(db_session, inbound, store=store, now=clock())
     agent = await make_agent(db_session, role="admin")
     actor = Actor(
         agent_id=agent.id, role="admin", team_ids=frozenset(), scopes=frozenset({"read", "write"})
     )
-    reply = await do_add_message(
-        db_session, actor, result.ticket.id, body="Fixed", internal=False, now=clock()
-    )
+    replies = []
+    for n in range(0, count, per_ticket):
+        suffix = "" if count == 1 else str(n // per_ticket)
+        inbound = InboundMessage(
+            channel="email",
+            inbox_id=inbox.id,
+            sender=(SenderIdentity("email", f"lee{suffix}@customer.test"),),
+            external_id=f"<first{suffix}@customer.test>",
+            subject="Broken",
+            text="It broke",
+        )
+        result = await ingest(db_session, inbound, store=store, now=clock())
+        for _ in range(min(per_ticket, count - n)):
+            reply = await do_add_message(
+                db_session, actor, result.ticket.id, body="Fixed", internal=False, now=clock()
+            )
+            replies.append(reply)
     await db_session.commit()
-    assert reply.status == "queued"
-    return reply
+    assert {reply.status for reply in replies} == {"queued"}
+    return replies
 
 
 def job_ctx(

@@ -129,6 +129,26 @@ async def test_relay_publishes_committed_events_and_enqueues_one_job_each(
     await pubsub.aclose()
 
 
+async def test_the_replies_of_one_pass_go_out_in_one_batch_job_enqueued_once(
+    committing_sessionmaker: SessionMaker, arq_redis: ArqRedis, clock: FrozenClock
+) -> None:
+    async with transaction(committing_sessionmaker) as session:
+        ticket = await make_ticket(session)
+        for n in range(3):
+            emit(session, topic=MESSAGE_CREATED, ticket_id=ticket.id, seq=n + 1,
+                 payload=outbound(20 + n))  # fmt: skip
+
+    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 3
+
+    [job] = await arq_redis.queued_jobs()
+    assert (job.function, job.kwargs) == ("send_outbound_batch", {"message_ids": [20, 21, 22]})
+    # The same events relayed again (the commit was lost) make the same job id.
+    async with transaction(committing_sessionmaker) as session:
+        await session.execute(update(OutboxEvent).values(published_at=None))
+    assert await relay_once(committing_sessionmaker, arq_redis, now=clock()) == 3
+    assert [j.job_id for j in await arq_redis.queued_jobs()] == [job.job_id]
+
+
 async def test_uncommitted_events_are_not_relayed(
     committing_sessionmaker: SessionMaker, arq_redis: ArqRedis, clock: FrozenClock
 ) -> None:
@@ -172,7 +192,13 @@ async def test_two_concurrent_relays_never_publish_an_event_twice(
     assert second > 0
     ids = [m["id"] for _, m in await received(pubsub, total, within=10)]
     assert len(ids) == len(set(ids)) == total
-    assert await arq_redis.zcard("arq:queue") == total
+    # Every reply in exactly one job (a pass's replies share one batch job).
+    sends = [
+        n
+        for job in await arq_redis.queued_jobs()
+        for n in job.kwargs.get("message_ids", [job.kwargs.get("message_id")])
+    ]
+    assert sorted(sends) == list(range(total))
     await pubsub.aclose()
 
 
