@@ -264,8 +264,8 @@ async def main(args: argparse.Namespace) -> int:
             loaded = await load(conn, total=args.total, now=now)
             if not args.no_vacuum:
                 # What autovacuum does after a bulk load on a server where it is on (these
-                # machines run PostgreSQL with it off): with the visibility map set, the
-                # plans are those of a production database, index-only scans included.
+                # machines run PostgreSQL with it off): the visibility map lets the
+                # sidebar's counts be index-only scans, as they are in production.
                 await conn.execute("VACUUM (ANALYZE)")
         finally:
             await conn.close()

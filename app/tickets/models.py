@@ -42,6 +42,24 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index(
             "ix_tickets_sla_due_at", "sla_due_at", postgresql_where=text("sla_due_at IS NOT NULL")
         ),
+        # The console's sidebar counts every view on each move between views: these cover
+        # what the built-in views and the visibility rule read (assignee, team, status;
+        # solved_at), so each count is an index-only scan of the tickets still open or
+        # solved, not a visit to every page of the table (0026).
+        Index(
+            "ix_tickets_active_assignee_team",
+            "assignee_id",
+            "team_id",
+            "status",
+            postgresql_where=text(f"status IN {ACTIVE_STATUSES}"),
+        ),
+        Index(
+            "ix_tickets_solved_at",
+            "solved_at",
+            "assignee_id",
+            "team_id",
+            postgresql_where=text("status = 'solved'"),
+        ),
         Index(
             "ix_tickets_sla_next_event_at",
             "sla_next_event_at",
