@@ -47,6 +47,7 @@ def queued_reply_jobs(payload: dict[str, Any]) -> list[JobRequest]:
 def created_message_jobs(payload: dict[str, Any]) -> list[JobRequest]:
     return queued_reply_jobs(payload) + chat_jobs.offline_reply_jobs(payload)
 
+
 # Jobs with a form for many events: when one relay pass asks for such a job more than once,
 # it enqueues the batch form once with every event's argument in a list. arq starts jobs
 # one at a time with several Redis round trips each, so a mail import's acknowledgements
