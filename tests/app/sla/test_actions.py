@@ -145,9 +145,9 @@ async def test_a_frozen_due_time_holds_against_the_scheduler_until_released(
     async with sessionmaker() as session:
         overrides = (
             await session.scalars(
-                select(TicketEvent.data).where(
-                    TicketEvent.ticket_id == ticket.id, TicketEvent.type == "sla.due_overridden"
-                )
+                select(TicketEvent.data)
+                .where(TicketEvent.ticket_id == ticket.id, TicketEvent.type == "sla.due_overridden")
+                .order_by(TicketEvent.seq)
             )
         ).all()
     assert [o["due_at"] for o in overrides] == [frozen.isoformat(), None]
