@@ -28,6 +28,7 @@ from app.db.engine import transaction
 from app.inboxes.models import Inbox
 from app.ingest.types import OutboundMessage, SenderIdentity
 from app.messages.models import Message
+from app.outbox.service import MESSAGE_CREATED
 from app.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ def offline_reply_jobs(payload: dict[str, Any]) -> list[tuple[str, dict[str, Any
     ):
         return [("email_offline_visitor", {"message_id": payload["message_id"]})]
     return []
+
+
+TOPICS = {MESSAGE_CREATED: offline_reply_jobs}
 
 
 def _retry_delay(job_try: int) -> int:

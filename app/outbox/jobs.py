@@ -1,14 +1,16 @@
 """Which arq jobs each outbox topic triggers, and the outbox's own housekeeping job.
 
-`TOPIC_JOBS` is the one place a package says "when this event is committed, run that job":
-add a mapper for your topic; the relay (app.outbox.relay) enqueues what it returns, once
-per event, with a job id derived from the event id. Mappers are pure and must not raise on
-a payload they do not care about: return `[]`.
+`TOPIC_JOBS` is where the relay (app.outbox.relay) looks up what to run when an event is
+committed. A package says "when this event is committed, run that job" with a `TOPICS`
+table of mappers of its own (app.chat.jobs, app.inbound.jobs, app.sla.jobs), merged here;
+several packages may map one topic. The relay enqueues what the mappers return, once per
+event, with a job id derived from the event id. Mappers are pure and must not raise on a
+payload they do not care about: return `[]`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +46,6 @@ def queued_reply_jobs(payload: dict[str, Any]) -> list[JobRequest]:
     return []
 
 
-def created_message_jobs(payload: dict[str, Any]) -> list[JobRequest]:
-    return queued_reply_jobs(payload) + chat_jobs.offline_reply_jobs(payload)
-
-
 # Jobs with a form for many events: when one relay pass asks for such a job more than once,
 # it enqueues the batch form once with every event's argument in a list. arq starts jobs
 # one at a time with several Redis round trips each, so a mail import's acknowledgements
@@ -60,12 +58,31 @@ BATCHED_JOBS: dict[str, tuple[str, str, str]] = {
 # adapter's deadline (app.messages.jobs), waits for a connection included.
 MAX_BATCH = 50
 
-TOPIC_JOBS: dict[str, TopicMapper] = {
-    MESSAGE_CREATED: created_message_jobs,
+
+def merged(*tables: Mapping[str, TopicMapper]) -> dict[str, TopicMapper]:
+    """One mapper per topic that runs every table's mapper for it, in the tables' order."""
+    by_topic: dict[str, list[TopicMapper]] = {}
+    for table in tables:
+        for topic, mapper in table.items():
+            by_topic.setdefault(topic, []).append(mapper)
+    return {
+        topic: mappers[0] if len(mappers) == 1 else _chain(mappers)
+        for topic, mappers in by_topic.items()
+    }
+
+
+def _chain(mappers: list[TopicMapper]) -> TopicMapper:
+    return lambda payload: [job for mapper in mappers for job in mapper(payload)]
+
+
+# Replies are this package's own: a queued reply (new, or queued again by a retry) is sent.
+REPLY_TOPICS: dict[str, TopicMapper] = {
+    MESSAGE_CREATED: queued_reply_jobs,
     MESSAGE_STATUS_CHANGED: queued_reply_jobs,
-    **inbound_jobs.TOPICS,
-    **sla_jobs.TOPICS,
 }
+TOPIC_JOBS: dict[str, TopicMapper] = merged(
+    REPLY_TOPICS, chat_jobs.TOPICS, inbound_jobs.TOPICS, sla_jobs.TOPICS
+)
 
 
 def jobs_for(topic: str, payload: dict[str, Any]) -> list[JobRequest]:

@@ -302,3 +302,12 @@ def test_only_queued_outbound_public_messages_are_sent() -> None:
     assert mapper({**outbound(5), "internal": True}) == []
     assert mapper({**outbound(5), "status": "sent"}) == []
     assert mapper({**outbound(5), "direction": "inbound"}) == []
+
+
+def test_a_sent_agent_reply_may_be_emailed_to_an_offline_chat_visitor() -> None:
+    # Two packages map message.created: the outbox's send job and chat's offline email.
+    mapper = TOPIC_JOBS[MESSAGE_CREATED]
+    sent_reply = {**outbound(7), "status": "sent", "author_type": "agent"}
+    assert mapper(sent_reply) == [("email_offline_visitor", {"message_id": 7})]
+    assert mapper({**sent_reply, "internal": True}) == []
+    assert mapper({**outbound(7), "author_type": "agent"}) == [("send_outbound", {"message_id": 7})]
