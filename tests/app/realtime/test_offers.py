@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,11 +119,25 @@ async def test_an_offer_reaches_the_agents_socket_and_accepting_assigns_it(
     assert actions == ["offer", "accepted"]
 
 
-async def test_a_declined_offer_is_recorded_and_goes_to_the_next_agent(
-    server: str, live_sessionmaker: SessionMaker, routing_worker: None
-) -> None:
+@dataclass
+class OfferRace:
+    """Two agents online in an offering team and a new chat: one of them was offered it."""
+
+    ticket_id: int
+    offer: dict[str, Any]
+    offered: Peer
+    offered_id: int
+    other: Peer
+    other_id: int
+    token: str
+
+
+@asynccontextmanager
+async def _offered_to_one_of_two(
+    server: str, sessionmaker: SessionMaker, *, timeout_seconds: int
+) -> AsyncIterator[OfferRace]:
     team_id, [(first_id, first_token), (second_id, second_token)] = await _team_with_offers(
-        live_sessionmaker, timeout_seconds=60, agents=2
+        sessionmaker, timeout_seconds=timeout_seconds, agents=2
     )
     async with (
         peer(ws_url(server, "/ws/agent", first_token), origin=None) as first,
@@ -129,26 +145,40 @@ async def test_a_declined_offer_is_recorded_and_goes_to_the_next_agent(
     ):
         await first.expect("hello")
         await second.expect("hello")
-        ticket_id = await _chat(live_sessionmaker, team_id)
+        ticket_id = await _chat(sessionmaker, team_id)
         offered, other = await _whoever_is_offered(first, second, ticket_id)
-        offer = offered.received("offer", ticket_id=ticket_id)[0]
-        await offered.send(
-            type="offer.decline", offer_id=offer["offer_id"], reason="on a call with a customer"
+        ids = (first_id, second_id) if offered is first else (second_id, first_id)
+        yield OfferRace(
+            ticket_id=ticket_id,
+            offer=offered.received("offer", ticket_id=ticket_id)[0],
+            offered=offered,
+            offered_id=ids[0],
+            other=other,
+            other_id=ids[1],
+            token=first_token,
         )
-        ended = await offered.expect("offer.ended", offer_id=offer["offer_id"])
+
+
+async def test_a_declined_offer_is_recorded_and_goes_to_the_next_agent(
+    server: str, live_sessionmaker: SessionMaker, routing_worker: None
+) -> None:
+    async with _offered_to_one_of_two(server, live_sessionmaker, timeout_seconds=60) as race:
+        offer_id = race.offer["offer_id"]
+        await race.offered.send(
+            type="offer.decline", offer_id=offer_id, reason="on a call with a customer"
+        )
+        ended = await race.offered.expect("offer.ended", offer_id=offer_id)
         assert ended["result"] == "declined"
         assert ended["reason"] == "on a call with a customer"
         # The next offer skips the agent who declined.
-        again = await other.expect("offer", ticket_id=ticket_id)
-        await other.send(type="offer.accept", offer_id=again["offer_id"])
-        await other.expect("offer.ended", offer_id=again["offer_id"], result="accepted")
-    decliner = first_id if offered is first else second_id
-    taker = second_id if offered is first else first_id
-    assert await _assignee(live_sessionmaker, ticket_id) == taker
-    routing = await _routing(server, first_token, ticket_id)
-    assert routing["refused"] == {str(decliner): "declined"}
+        again = await race.other.expect("offer", ticket_id=race.ticket_id)
+        await race.other.send(type="offer.accept", offer_id=again["offer_id"])
+        await race.other.expect("offer.ended", offer_id=again["offer_id"], result="accepted")
+    assert await _assignee(live_sessionmaker, race.ticket_id) == race.other_id
+    routing = await _routing(server, race.token, race.ticket_id)
+    assert routing["refused"] == {str(race.offered_id): "declined"}
     declined = [d for d in routing["decisions"] if d["action"] == "declined"]
-    assert declined[0]["agent_id"] == decliner
+    assert declined[0]["agent_id"] == race.offered_id
     assert "on a call with a customer" in declined[0]["reason"]
 
 
@@ -165,27 +195,14 @@ async def _whoever_is_offered(a: Peer, b: Peer, ticket_id: int) -> tuple[Peer, P
 async def test_an_offer_left_unanswered_times_out_sets_the_agent_away_and_moves_on(
     server: str, live_sessionmaker: SessionMaker, routing_worker: None
 ) -> None:
-    team_id, [(first_id, first_token), (second_id, second_token)] = await _team_with_offers(
-        live_sessionmaker, timeout_seconds=1, agents=2
-    )
-    async with (
-        peer(ws_url(server, "/ws/agent", first_token), origin=None) as first,
-        peer(ws_url(server, "/ws/agent", second_token), origin=None) as second,
-    ):
-        await first.expect("hello")
-        await second.expect("hello")
-        ticket_id = await _chat(live_sessionmaker, team_id)
-        offered, other = await _whoever_is_offered(first, second, ticket_id)
-        assert offered is not other
-        offer = offered.received("offer", ticket_id=ticket_id)[0]
-        ended = await offered.expect("offer.ended", offer_id=offer["offer_id"])
+    async with _offered_to_one_of_two(server, live_sessionmaker, timeout_seconds=1) as race:
+        ended = await race.offered.expect("offer.ended", offer_id=race.offer["offer_id"])
         assert ended["result"] == "timed_out"
-        sleeper = first_id if offered is first else second_id
         # The configured presence after a timeout: away, live on the sockets.
-        await other.expect("presence", agent_id=sleeper, status="away")
-        again = await other.expect("offer", ticket_id=ticket_id)
-        assert again["offer_id"] != offer["offer_id"]
-    routing = await _routing(server, first_token, ticket_id)
-    assert routing["refused"] == {str(sleeper): "timed_out"}
+        await race.other.expect("presence", agent_id=race.offered_id, status="away")
+        again = await race.other.expect("offer", ticket_id=race.ticket_id)
+        assert again["offer_id"] != race.offer["offer_id"]
+    routing = await _routing(server, race.token, race.ticket_id)
+    assert routing["refused"] == {str(race.offered_id): "timed_out"}
     timed_out = [d for d in routing["decisions"] if d["action"] == "timed_out"]
-    assert [d["agent_id"] for d in timed_out] == [sleeper]
+    assert [d["agent_id"] for d in timed_out] == [race.offered_id]
