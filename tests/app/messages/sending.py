@@ -113,3 +113,25 @@ def job_ctx(
         "attachment_store": AttachmentStore(settings.storage),
         **extra,
     }
+
+
+@dataclass
+class Sending:
+    """What a test of the send jobs needs: queued replies to send and a worker's job context."""
+
+    db_session: AsyncSession
+    sessionmaker: SessionMaker
+    settings: Settings
+    box: SecretBox
+    clock: FrozenClock
+
+    async def reply(self) -> Message:
+        return await queued_reply(self.db_session, self.settings, self.box, self.clock)
+
+    async def replies(self, *, count: int, per_ticket: int = 1) -> list[Message]:
+        return await queued_replies(
+            self.db_session, self.settings, self.box, self.clock, count=count, per_ticket=per_ticket
+        )
+
+    def ctx(self, **extra: Any) -> dict[str, Any]:
+        return job_ctx(self.sessionmaker, self.settings, self.box, self.clock, **extra)

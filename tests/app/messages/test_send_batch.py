@@ -13,18 +13,14 @@ from arq import Retry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.db.engine import SessionMaker
 from app.ingest.types import DeliveryResult, OutboundMessage
 from app.messages.jobs import send_outbound_batch
 from app.messages.models import Message
 from app.outbox.models import OutboxEvent
 from app.outbox.service import MESSAGE_STATUS_CHANGED
-from app.security.crypto import SecretBox
 from app.tickets.events import TicketEvent
 from app.tickets.models import Ticket
-from tests.app.messages.sending import job_ctx, queued_replies
-from tests.conftest import FrozenClock
+from tests.app.messages.sending import Sending
 
 
 @dataclass
@@ -63,15 +59,12 @@ async def statuses(session: AsyncSession, replies: list[Message]) -> list[tuple[
 
 
 async def test_a_batch_sends_each_reply_once_and_concurrently(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    replies = await queued_replies(db_session, settings, box, clock, count=6, per_ticket=2)
+    replies = await sending.replies(count=6, per_ticket=2)
     sender = ScriptedSender({f"lee{n}@customer.test": [SENT, SENT] for n in range(3)})
-    ctx = job_ctx(sessionmaker, settings, box, clock, senders={"email": sender})
+    ctx = sending.ctx(senders={"email": sender})
     ids = [r.id for r in replies]
 
     assert await send_outbound_batch(ctx, message_ids=[*ids, ids[0]]) == {"sent": 6}
@@ -105,13 +98,10 @@ async def test_a_batch_sends_each_reply_once_and_concurrently(
 
 
 async def test_each_failure_is_recorded_on_its_reply_and_only_those_queued_are_retried(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    replies = await queued_replies(db_session, settings, box, clock, count=3)
+    replies = await sending.replies(count=3)
     sender = ScriptedSender(
         {
             "lee0@customer.test": [SENT],
@@ -122,7 +112,7 @@ async def test_each_failure_is_recorded_on_its_reply_and_only_those_queued_are_r
             "lee2@customer.test": [DeliveryResult("failed", failure_reason="550 no such user")],
         }
     )
-    ctx = job_ctx(sessionmaker, settings, box, clock, senders={"email": sender}, job_try=1)
+    ctx = sending.ctx(senders={"email": sender}, job_try=1)
     ids = [r.id for r in replies]
 
     with pytest.raises(Retry):
@@ -152,20 +142,17 @@ async def test_each_failure_is_recorded_on_its_reply_and_only_those_queued_are_r
 
 
 async def test_a_reply_that_cannot_be_sent_fails_alone(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    replies = await queued_replies(db_session, settings, box, clock, count=2)
+    replies = await sending.replies(count=2)
     # The second reply's ticket lost its inbox (an admin deleted it, say).
     ticket = await db_session.get(Ticket, replies[1].ticket_id)
     assert ticket is not None
     ticket.inbox_id = None
     await db_session.commit()
     sender = ScriptedSender({"lee0@customer.test": [SENT]})
-    ctx = job_ctx(sessionmaker, settings, box, clock, senders={"email": sender})
+    ctx = sending.ctx(senders={"email": sender})
 
     assert await send_outbound_batch(ctx, message_ids=[r.id for r in replies]) == {
         "sent": 1,

@@ -8,25 +8,18 @@ import pytest
 from arq import Retry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.db.engine import SessionMaker
 from app.ingest.types import DeliveryResult, SenderIdentity
 from app.messages.jobs import send_outbound
-from app.security.crypto import SecretBox
-from tests.app.messages.sending import RecordingSender, job_ctx, queued_reply
-from tests.conftest import FrozenClock
+from tests.app.messages.sending import RecordingSender, Sending
 
 
 async def test_queued_reply_is_sent_once_with_thread_and_secrets(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    reply = await queued_reply(db_session, settings, box, clock)
+    reply = await sending.reply()
     sender = RecordingSender([DeliveryResult("sent", external_id="<reply@us.test>")])
-    ctx = job_ctx(sessionmaker, settings, box, clock, senders={"email": sender})
+    ctx = sending.ctx(senders={"email": sender})
 
     assert await send_outbound(ctx, message_id=reply.id) == "sent"
     assert await send_outbound(ctx, message_id=reply.id) == "skipped"
@@ -41,20 +34,17 @@ async def test_queued_reply_is_sent_once_with_thread_and_secrets(
 
 
 async def test_temporary_failure_retries_then_permanent_failure_is_recorded(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    reply = await queued_reply(db_session, settings, box, clock)
+    reply = await sending.reply()
     sender = RecordingSender(
         [
             DeliveryResult("failed", failure_reason="421 try later", retry=True),
             DeliveryResult("failed", failure_reason="550 no such user"),
         ]
     )
-    ctx = job_ctx(sessionmaker, settings, box, clock, senders={"email": sender}, job_try=1)
+    ctx = sending.ctx(senders={"email": sender}, job_try=1)
 
     with pytest.raises(Retry):
         await send_outbound(ctx, message_id=reply.id)
@@ -68,18 +58,12 @@ async def test_temporary_failure_retries_then_permanent_failure_is_recorded(
 
 
 async def test_channel_without_adapter_fails_visibly(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    reply = await queued_reply(db_session, settings, box, clock)
+    reply = await sending.reply()
 
-    assert (
-        await send_outbound(job_ctx(sessionmaker, settings, box, clock), message_id=reply.id)
-        == "failed"
-    )
+    assert await send_outbound(sending.ctx(), message_id=reply.id) == "failed"
 
     await db_session.refresh(reply)
     assert reply.failure_reason is not None

@@ -13,17 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.config import Settings
-from app.db.engine import SessionMaker
 from app.ingest.types import DeliveryResult, OutboundMessage
 from app.messages.jobs import MAX_UNKNOWN_OUTCOMES, send_outbound
 from app.messages.models import Message
 from app.messages.service import message_out
 from app.outbox.jobs import jobs_for
 from app.outbox.models import OutboxEvent
-from app.security.crypto import SecretBox
-from tests.app.messages.sending import RecordingSender, job_ctx, queued_reply
-from tests.conftest import FrozenClock
+from tests.app.messages.sending import RecordingSender, Sending
 from tests.factories.agents import auth_headers, make_agent
 
 
@@ -55,19 +51,16 @@ async def die(ctx: dict[str, Any], message_id: int) -> None:
 
 
 async def test_an_attempt_without_outcome_is_sent_again_with_the_same_message_id(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    reply = await queued_reply(db_session, settings, box, clock)
+    reply = await sending.reply()
     dying = DyingSender([])
-    await die(job_ctx(sessionmaker, settings, box, clock, senders={"email": dying}), reply.id)
+    await die(sending.ctx(senders={"email": dying}), reply.id)
     healthy = RecordingSender([DeliveryResult("sent", external_id="<attempt-1@us.test>")])
 
     outcome = await send_outbound(
-        job_ctx(sessionmaker, settings, box, clock, senders={"email": healthy}, job_try=2),
+        sending.ctx(senders={"email": healthy}, job_try=2),
         message_id=reply.id,
     )
 
@@ -85,15 +78,12 @@ async def test_an_attempt_without_outcome_is_sent_again_with_the_same_message_id
 
 async def test_a_reply_that_stops_the_worker_every_time_fails_and_an_agent_can_retry_it(
     client: AsyncClient,
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    reply = await queued_reply(db_session, settings, box, clock)
+    reply = await sending.reply()
     dying = DyingSender([])
-    ctx = job_ctx(sessionmaker, settings, box, clock, senders={"email": dying})
+    ctx = sending.ctx(senders={"email": dying})
     for job_try in range(1, MAX_UNKNOWN_OUTCOMES + 1):
         await die({**ctx, "job_try": job_try}, reply.id)
 
@@ -140,34 +130,31 @@ async def test_a_reply_that_stops_the_worker_every_time_fails_and_an_agent_can_r
 
 
 async def test_a_worker_that_lost_its_job_midway_does_not_undo_the_takeover(
+    sending: Sending,
     db_session: AsyncSession,
-    sessionmaker: SessionMaker,
-    settings: Settings,
-    box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
-    reply = await queued_reply(db_session, settings, box, clock)
-    sending, answer = asyncio.Event(), asyncio.Event()
+    reply = await sending.reply()
+    in_send, answer = asyncio.Event(), asyncio.Event()
 
     class SlowSender(RecordingSender):
         async def send(self, message: OutboundMessage, **kwargs: Any) -> DeliveryResult:
-            sending.set()
+            in_send.set()
             await answer.wait()
             return await super().send(message, **kwargs)
 
     slow = SlowSender([DeliveryResult("failed", failure_reason="421 try later", retry=True)])
     first = asyncio.create_task(
         send_outbound(
-            job_ctx(sessionmaker, settings, box, clock, senders={"email": slow}, job_try=1),
+            sending.ctx(senders={"email": slow}, job_try=1),
             message_id=reply.id,
         )
     )
-    await asyncio.wait_for(sending.wait(), 5)
+    await asyncio.wait_for(in_send.wait(), 5)
     # Its lease lapsed (the worker stalled): another worker takes the job over.
     healthy = RecordingSender([DeliveryResult("sent", external_id="<attempt-1@us.test>")])
     assert (
         await send_outbound(
-            job_ctx(sessionmaker, settings, box, clock, senders={"email": healthy}, job_try=2),
+            sending.ctx(senders={"email": healthy}, job_try=2),
             message_id=reply.id,
         )
         == "sent"
