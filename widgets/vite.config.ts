@@ -21,5 +21,8 @@ export default defineConfig({
     name: 'widget',
     environment: 'happy-dom',
     include: ['src/**/__tests__/*.test.ts'],
+    // `make test` runs these beside the Python suite on a 2-core machine: a render that takes
+    // 50 ms alone can take seconds there, and 5 s (the default) failed a sign-in test once.
+    testTimeout: 30_000,
   },
 })

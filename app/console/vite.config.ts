@@ -30,5 +30,8 @@ export default defineConfig({
     // Plain logic runs in Node; a test that renders says `@vitest-environment happy-dom`.
     environment: 'node',
     include: ['src/**/__tests__/*.test.ts'],
+    // `make test` runs these beside the Python suite on a 2-core machine: a render that takes
+    // 50 ms alone can take seconds there, and 5 s (the default) failed a sign-in test once.
+    testTimeout: 30_000,
   },
 })
