@@ -3,8 +3,9 @@
 A reply that no visitor socket received (live or by resume; app.realtime.receipts marks
 those `delivered`) within the chat inbox's `email_after_seconds` goes to the visitor's
 email address (their pre-chat answer or verified identity) through the SMTP account of the
-inbox's `reply_email_inbox_id`, once. The job runs when the reply is committed (the outbox
-relay enqueues it, one job per reply) and defers itself to the end of the grace period.
+inbox's `reply_email_inbox_id`, once, with the reply's files attached. The job runs when the
+reply is committed (the outbox relay enqueues it, one job per reply) and defers itself to the
+end of the grace period.
 
 Sending follows the rule of app.messages.jobs: the attempt, with its Message-ID, is
 committed before anything leaves and its outcome after, so a retry after a crash sends
@@ -28,6 +29,7 @@ from app.db.engine import transaction
 from app.inboxes.models import Inbox
 from app.ingest.types import OutboundMessage, SenderIdentity
 from app.messages.models import Message
+from app.messages.outbound import outbound_attachments
 from app.outbox.service import MESSAGE_CREATED
 from app.tickets.models import Ticket
 
@@ -111,6 +113,9 @@ async def email_offline_visitor(ctx: dict[str, Any], *, message_id: int) -> str:
                 f"{message.body_text}\n"
             ),
             html=None,
+            attachments=(
+                await outbound_attachments(session, [message.id], store=ctx["attachment_store"])
+            ).get(message.id, ()),
         )
         sender = ctx["senders"].get("email")
         if sender is None:

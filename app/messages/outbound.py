@@ -69,14 +69,7 @@ async def build_outbounds(
         .order_by(Message.ticket_id, Message.seq)
     ):
         thread.setdefault(ticket_id, []).append((seq, external_id, direction))
-    attachments: dict[int, list[Attachment]] = {}
-    for attachment in await session.scalars(
-        select(Attachment)
-        .where(Attachment.message_id.in_([m.id for m in messages]))
-        .order_by(Attachment.id)
-    ):
-        assert attachment.message_id is not None
-        attachments.setdefault(attachment.message_id, []).append(attachment)
+    attachments = await outbound_attachments(session, [m.id for m in messages], store=store)
     contact_ids = {t.contact_id for t in tickets.values()}
     contacts = {
         c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
@@ -117,16 +110,32 @@ async def build_outbounds(
             subject=ticket.subject,
             text=message.body_text,
             html=message.body_html,
-            attachments=tuple(
-                OutboundAttachment(a.filename, a.content_type, str(store.path_for(a.sha256)))
-                for a in attachments.get(message.id, [])
-            ),
+            attachments=attachments.get(message.id, ()),
             thread_external_ids=tuple(e for e, _ in earlier if e),
             in_reply_to=customer[-1] if customer else None,
             automated=message.author_type == "system",
         )
         built[message.id] = (outbound, dict(inbox.settings), secrets[inbox.id])
     return built
+
+
+async def outbound_attachments(
+    session: AsyncSession, message_ids: Sequence[int], *, store: AttachmentStore
+) -> dict[int, tuple[OutboundAttachment, ...]]:
+    """The files each message carries, as its channel sender reads them from the store."""
+    found: dict[int, list[OutboundAttachment]] = {}
+    for attachment in await session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.id)
+    ):
+        assert attachment.message_id is not None
+        found.setdefault(attachment.message_id, []).append(
+            OutboundAttachment(
+                attachment.filename,
+                attachment.content_type,
+                str(store.path_for(attachment.sha256)),
+            )
+        )
+    return {message_id: tuple(files) for message_id, files in found.items()}
 
 
 async def build_outbound(

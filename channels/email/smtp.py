@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
 from secrets import token_hex
 from typing import Any
 
@@ -322,7 +323,7 @@ class SmtpSender:
             return _failed(f"the stored file of {missing} is missing", retry=False)
         except OSError as exc:
             return _failed(f"cannot read an attachment: {exc}", retry=True)
-        except ValueError as exc:
+        except (ValueError, HeaderParseError) as exc:  # e.g. a recipient like a@b@c
             return _failed(f"cannot build the message: {exc}", retry=False)
 
         deadline = asyncio.timeout(self._deadline)

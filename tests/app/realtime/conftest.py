@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -30,9 +31,13 @@ async def live_sessionmaker(live_database: str) -> AsyncIterator[SessionMaker]:
 
 
 @pytest.fixture(scope="module")
-def server(
-    live_database: str, redis_db: int, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("chat") / "data"
+def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's data dir (uploads), for tests that read what it stored."""
+    return tmp_path_factory.mktemp("chat") / "data"
+
+
+@pytest.fixture(scope="module")
+def server(live_database: str, redis_db: int, server_data_dir: Path) -> Iterator[str]:
+    data = server_data_dir
     with serving(live_settings(live_database, f"{REDIS_URL}/{redis_db}", data)) as url:
         yield url

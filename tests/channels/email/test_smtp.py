@@ -565,8 +565,15 @@ async def test_a_missing_attachment_file_fails_for_good(
     assert local_smtp.received == []
 
 
-async def test_a_recipient_that_is_not_an_email_address(local_smtp: LocalSmtp) -> None:
-    message = outbound(recipient=SenderIdentity("email", "customer@example.org>\r\nRCPT TO:<x@y.z"))
+@pytest.mark.parametrize(
+    "address",
+    ["customer@example.org>\r\nRCPT TO:<x@y.z", "a@b@c"],
+    ids=["header injection", "two at signs"],
+)
+async def test_a_recipient_that_is_not_an_email_address(
+    local_smtp: LocalSmtp, address: str
+) -> None:
+    message = outbound(recipient=SenderIdentity("email", address))
     result = await send(message, local_smtp.settings())
     assert_permanent(result, reason="cannot build the message")
     assert local_smtp.received == []
