@@ -21,7 +21,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -138,6 +138,19 @@ async def sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionMaker]:
 async def db_session(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         yield session
+
+
+@pytest.fixture
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs while the test is active."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

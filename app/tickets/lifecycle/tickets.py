@@ -30,10 +30,11 @@ from app.tickets.lifecycle.core import (
 )
 from app.tickets.lifecycle.messages import (
     NewMessage,
-    insert_message,
     message_appended,
+    new_message_row,
     run_appended_hooks,
 )
+from app.tickets.lifecycle.opening import next_ids, write_opening
 from app.tickets.models import Ticket
 from app.tickets.workflow import status_values
 
@@ -117,16 +118,22 @@ async def open_ticket(
         updated_at=now,
         last_seq=2,
     )
-    session.add(ticket)
-    await session.flush()
-    message = await insert_message(
-        session, ticket, first_message, seq=2, attachments=attachments, now=now
-    )
+    ticket.id, ticket.number, message_id = await next_ids(session)
+    message = new_message_row(first_message, seq=2, created_at=now)
+    message.id, message.ticket_id = message_id, ticket.id
     created = Event(TICKET_CREATED, {**ticket_summary(ticket), "ticket": ticket_state(ticket)})
-    await write_events(
-        session, ticket.id, 1, [created, message_appended(message)], actor=actor, now=now
-    )
-    _audit(session, actor, "ticket.create", ticket.id)
+    audit = (
+        None
+        if actor.agent_id is None
+        else {"actor_id": actor.agent_id, "action": "ticket.create", "entity_type": "ticket",
+              "entity_id": ticket.id, "before": {}, "after": {}}
+    )  # fmt: skip
+    await write_opening(
+        session, ticket, message, [created, message_appended(message)],
+        audit=audit, actor=actor, now=now,
+    )  # fmt: skip
+    for attachment in attachments:
+        attachment.message_id = message.id
     await session.flush()
     changes = {f: (None, v) for f, v in ticket_state(ticket).items() if f in AUDITED_FIELDS}
     await run_ticket_hooks(
