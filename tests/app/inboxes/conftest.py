@@ -3,9 +3,6 @@ from __future__ import annotations
 import pytest
 
 from app.inboxes.service import SettingsValidator
-from tests.app.agents.conftest import statements
-
-__all__ = ["statements"]
 
 
 @pytest.fixture
