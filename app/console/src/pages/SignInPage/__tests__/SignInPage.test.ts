@@ -31,7 +31,7 @@ describe('the sign-in page', () => {
     expect(api.auth.signIn).toHaveBeenCalledWith({ email: 'ada@example.test', password: 'secret' })
     // The next page loads lazily (its own chunk), so the navigation ends a little later.
     await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/tickets/9'), {
-      timeout: 5000,
+      timeout: 20_000,
     })
   })
 
@@ -80,7 +80,7 @@ describe('the sign-in page', () => {
       password: 'secret',
       code: '654321',
     })
-    await vi.waitFor(() => expect(router.currentRoute.value.name).not.toBe('sign-in'), { timeout: 5000 })
+    await vi.waitFor(() => expect(router.currentRoute.value.name).not.toBe('sign-in'), { timeout: 20_000 })
   })
 
   it('does not send a second request while the first is on its way', async () => {
