@@ -51,6 +51,9 @@ class Agent(IdMixin, TimestampMixin, Base):
     # they turn offline once the grace period has passed (app.agents.service.presence).
     presence_choice: Mapped[str | None] = mapped_column(String(20))
     disconnected_at: Mapped[datetime | None]
+    # Per channel, where it differs from the overall choice: {"chat": {"status": "away",
+    # "since": "<ISO time>"}}, set and held the same way (app.agents.service.presence).
+    channel_presence: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, lazy="raise")
     skills: Mapped[list[AgentSkill]] = relationship(lazy="raise", cascade="all, delete-orphan")

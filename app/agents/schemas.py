@@ -55,7 +55,8 @@ class AgentOut(Output):
     avatar_url: str | None
     role: str
     is_active: bool
-    presence: str
+    presence: str  # overall: what the agent chose for every channel
+    channel_presence: dict[str, str]  # per channel, as routing sees it (e.g. chat away)
     capacity: dict[str, Any]
     routing_paused: bool
     team_ids: list[int]

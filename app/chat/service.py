@@ -19,6 +19,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, team_members
+from app.agents.service.presence import online_on
 from app.chat.models import ChatVisitor
 from app.chat.port import ChatChannel, ChatSettings, PreChatField, VerifiedIdentity
 from app.chat.schemas import (
@@ -98,8 +99,8 @@ async def chat_is_open(
 
 
 async def agents_online(session: AsyncSession, inbox: Inbox) -> bool:
-    """An active agent is online: of the inbox's team when it has one, else anyone."""
-    online = select(Agent.id).where(Agent.is_active.is_(True), Agent.presence == "online")
+    """An active agent is online on chat: of the inbox's team when it has one, else anyone."""
+    online = select(Agent.id).where(Agent.is_active.is_(True), online_on("chat"))
     if inbox.team_id is not None:
         online = online.where(
             exists().where(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.service import touch_activity
+from app.agents.service import check_presence_choice, presence_view, touch_activity
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.messages.models import Message
 from app.messages.service import do_add_message
@@ -51,6 +51,7 @@ class AgentSession:
                 node=realtime.hub.node,
                 now=realtime.clock(),
             )
+            view = await presence_view(session, self.sock.actor.agent_id)
         realtime.hub.add_agent(self.sock)
         self.sock.send(
             encode(
@@ -59,6 +60,7 @@ class AgentSession:
                     "heartbeat_seconds": realtime.heartbeat,
                     "agent": {"id": self.sock.actor.agent_id, "name": self.sock.name},
                     "presence": status,
+                    "channels": {c: state.status for c, state in view.channels.items()},
                 }
             )
         )
@@ -225,15 +227,21 @@ class AgentSession:
             self.realtime.receipts.read(ticket_id, agent_id=self.sock.actor.agent_id, seq=seq)
 
     async def set_presence(self, fields: Fields) -> None:
-        status = fields.choice("status", presence.STATUSES)
+        """`status` (every channel) and/or `channels` (channel -> status), as the REST call."""
+        try:
+            status, channels = check_presence_choice(
+                fields.frame.get("status"), fields.frame.get("channels")
+            )
+        except ValidationFailed as exc:
+            raise FrameError("bad_frame", exc.detail, client_id=fields.client_id) from None
         realtime = self.realtime
-        self.sock.status = status
         async with realtime.sessionmaker() as session, session.begin():
-            await presence.set_status(
+            self.sock.status = await presence.set_status(
                 session,
                 connection_id=self.sock.id,
                 agent_id=self.sock.actor.agent_id,
                 status=status,
+                channels=channels,
                 now=realtime.clock(),
             )
 

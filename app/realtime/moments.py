@@ -39,7 +39,7 @@ class Moments:
         self.sessionmaker = sessionmaker
         self.viewers: dict[int, dict[int, Viewer]] = {}  # ticket -> agent -> entry
         self._tasks: set[asyncio.Task[None]] = set()
-        # agent id -> (changed_at, status) of the newest presence applied: the same change
+        # agent id -> (changed_at, statuses) of the newest presence applied: the same change
         # arrives twice (after the commit, and from Redis), and copies may arrive late.
         self.presence: dict[int, tuple[str, str]] = {}
         hub.ephemeral_handlers.append(self._on_remote)
@@ -167,11 +167,16 @@ class Moments:
         agent_id, status, at = data.get("agent_id"), data.get("status"), data.get("changed_at")
         if not isinstance(agent_id, int) or not isinstance(status, str) or not isinstance(at, str):
             return
+        raw = data.get("channels")
+        channels = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        seen = f"{status} {sorted(channels.items())}"
         known = self.presence.get(agent_id)
-        if known is not None and (known == (at, status) or known[0] > at):
+        if known is not None and (known == (at, seen) or known[0] > at):
             return
-        self.presence[agent_id] = (at, status)
-        text = encode({"type": "presence", "agent_id": agent_id, "status": status})
+        self.presence[agent_id] = (at, seen)
+        text = encode(
+            {"type": "presence", "agent_id": agent_id, "status": status, "channels": channels}
+        )
         for sock in self.hub.agents:
             sock.send(text)
 

@@ -7,6 +7,7 @@ closed longer than the grace period) is `app.agents.service.presence`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, func, select, update
@@ -46,16 +47,26 @@ async def connect(
 
 
 async def set_status(
-    session: AsyncSession, *, connection_id: str, agent_id: int, status: str, now: datetime
+    session: AsyncSession,
+    *,
+    connection_id: str,
+    agent_id: int,
+    now: datetime,
+    status: str | None = None,
+    channels: Mapping[str, str] | None = None,
 ) -> str:
-    """The agent chose on this socket: it holds for all their sockets, as the REST call."""
+    """The agent chose on this socket (for every channel, or per channel): it holds for all
+    their sockets, as the REST call. Returns the overall presence."""
     await lock_agent(session, agent_id)
+    overall = await choose_presence(
+        session, agent_id=agent_id, status=status, channels=channels, now=now
+    )
     await session.execute(
         update(AgentConnection)
         .where(AgentConnection.agent_id == agent_id)
-        .values(status=status, last_heartbeat_at=now)
+        .values(status=overall, last_heartbeat_at=now)
     )
-    return await choose_presence(session, agent_id=agent_id, status=status, now=now)
+    return overall
 
 
 async def disconnect(

@@ -7,10 +7,16 @@ from datetime import datetime
 from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
+from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.schemas import AgentOut
-from app.agents.service import agent_out, do_set_own_presence, get_agent
+from app.agents.service import (
+    agent_out,
+    check_presence_choice,
+    do_set_own_presence,
+    get_agent,
+)
 from app.auth.actor import Actor, require_supervisor
 from app.routing import admin
 from app.routing.admin import queue_out, rule_out, settings_out
@@ -50,14 +56,19 @@ class AgentSkillsController(Controller):
 
     @put(
         "/me/presence",
-        summary="Set your presence: it holds until you change it, the idle timeout passes "
-        "with no activity, or your last socket has been closed longer than the grace period",
+        summary="Set your presence, for every channel (status) or per channel (channels): it "
+        "holds until you change it, the idle timeout passes with no activity, or your last "
+        "socket has been closed longer than the grace period",
     )
     async def set_presence(
         self, data: PresenceIn, actor: Actor, db_session: AsyncSession, now: datetime
     ) -> PresenceOut:
+        status, channels = check_presence_choice(
+            None if data.status is UNSET else data.status,
+            None if data.channels is UNSET else data.channels,
+        )
         view = await do_set_own_presence(
-            db_session, agent_id=actor.agent_id, status=data.status, now=now
+            db_session, agent_id=actor.agent_id, status=status, channels=channels, now=now
         )
         return presence_out(view)
 

@@ -30,20 +30,41 @@ class TicketRoutingOut(Output):
     decisions: list[DecisionOut]
 
 
+ChannelPresences = Annotated[
+    dict[Annotated[str, msgspec.Meta(max_length=50)], Annotated[str, msgspec.Meta(max_length=50)]],
+    msgspec.Meta(
+        max_length=20,
+        description='channel -> online, away or offline, e.g. {"chat": "away"}',
+    ),
+]
+
+
 class PresenceIn(Input):
-    status: Presence
+    """`status` for every channel (clears the choices per channel), and/or `channels`: a
+    status for some channels (`{"chat": "away", "email": "online"}`), on top of it."""
+
+    status: Presence | msgspec.UnsetType = msgspec.UNSET
+    channels: ChannelPresences | msgspec.UnsetType = msgspec.UNSET
+
+
+class ChannelPresenceOut(Output):
+    status: str
+    since: datetime | None
 
 
 class PresenceOut(Output):
-    """`status` is what routing sees; `chosen` what the agent chose (or the idle timeout
-    or an unanswered offer set for them), held until they change it; `disconnected_at`:
-    their last socket closed then, and they go offline once the grace period has passed."""
+    """`status` is the overall presence; `channels` what routing sees on each channel (its
+    own choice where the agent made one); `chosen` what the agent chose for every channel
+    (or the idle timeout or an unanswered offer set for them), held until they change it;
+    `disconnected_at`: their last socket closed then, and they go offline on every channel
+    once the grace period has passed."""
 
     agent_id: int
     status: str
     chosen: str | None
     since: datetime | None
     disconnected_at: datetime | None
+    channels: dict[str, ChannelPresenceOut]
 
 
 # --- admin: queues, helpdesk-wide settings, skill rules -----------------------------------
@@ -208,7 +229,8 @@ class SkillDepthOut(Output):
 class AgentLoadOut(Output):
     agent_id: int
     name: str
-    presence: str
+    presence: str  # overall
+    channel_presence: dict[str, str]  # per channel, as routing sees it now
     routing_paused: bool
     capacity: dict[str, int]
     load: dict[str, int]  # per channel, tickets counting against capacity

@@ -13,7 +13,7 @@ from app.agents.service import PresenceView, check_skills, get_agent
 from app.agents.service.common import audit
 from app.auth.actor import Actor, require_admin
 from app.routing.models import RoutingDecision, TicketRouting
-from app.routing.schemas import DecisionOut, PresenceOut, TicketRoutingOut
+from app.routing.schemas import ChannelPresenceOut, DecisionOut, PresenceOut, TicketRoutingOut
 from app.tickets.service import access_ticket
 
 DECISIONS_SHOWN = 200
@@ -77,4 +77,8 @@ def presence_out(view: PresenceView) -> PresenceOut:
         chosen=view.chosen,
         since=view.since,
         disconnected_at=view.disconnected_at,
+        channels={
+            c: ChannelPresenceOut(status=state.status, since=state.since)
+            for c, state in view.channels.items()
+        },
     )

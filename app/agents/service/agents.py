@@ -26,6 +26,7 @@ from app.agents.schemas import (
     SkillLevel,
 )
 from app.agents.service.common import MAX_ID, audit, check_id
+from app.agents.service.presence import channel_states
 from app.agents.service.skills import check_skills
 from app.agents.service.teams import check_teams
 from app.auth.actor import Actor
@@ -228,7 +229,9 @@ async def do_update_agent(
         if field in given:
             setattr(agent, field, given[field])
     if "presence" in given:
-        agent.presence_choice = given["presence"]  # held, as PUT /agents/me/presence
+        # Held for every channel, as PUT /agents/me/presence {"status"}.
+        agent.presence_choice = given["presence"]
+        agent.channel_presence = {}
     if agent.presence != before["presence"]:
         agent.presence_since = now  # routing counts an offline agent's grace from here
     if "capacity" in given:
@@ -294,6 +297,12 @@ def agent_out(agent: Agent) -> AgentOut:
         role=agent.role,
         is_active=agent.is_active,
         presence=agent.presence,
+        channel_presence={
+            c: state.status
+            for c, state in channel_states(
+                agent.presence, agent.presence_choice, agent.presence_since, agent.channel_presence
+            ).items()
+        },
         capacity=agent.capacity,
         routing_paused=agent.routing_paused,
         team_ids=sorted(t.id for t in agent.teams),

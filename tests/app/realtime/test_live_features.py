@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.agents.models import Agent
 from app.db.engine import SessionMaker
+from app.inboxes.channels import CHANNEL_NAMES
 from app.messages.models import Message
 from app.realtime.models import AgentConnection
 from app.routing.models import RoutingSettings
@@ -191,6 +192,14 @@ async def test_presence_follows_sockets_and_the_agents_choice_and_is_stored(
                 assert await _presence(live_sessionmaker, agent_id) == ("away", ["away", "away"])
                 await second.send(type="presence.set", status="busy")
                 assert (await second.expect("error"))["detail"].startswith("status:")
+                # Per channel, the same shape as PUT /agents/me/presence: email back online.
+                await second.send(type="presence.set", channels={"email": "online"})
+                email_only = {c: "online" if c == "email" else "away" for c in CHANNEL_NAMES}
+                await watcher.expect(
+                    "presence", agent_id=agent_id, status="away", channels=email_only
+                )
+                await second.send(type="presence.set", channels={"sms": "away"})
+                assert (await second.expect("error"))["detail"].startswith("channels.sms:")
                 await first.close()
 
                 async def one_socket() -> bool:
@@ -212,7 +221,9 @@ async def test_presence_follows_sockets_and_the_agents_choice_and_is_stored(
             await _set_grace(live_sessionmaker, 0)
         # Back within the grace, as chosen; then gone with no grace: offline at once.
         async with peer(ws_url(server, "/ws/agent", token), origin=None) as again:
-            assert (await again.expect("hello"))["presence"] == "away"
+            hello = await again.expect("hello")
+            assert hello["presence"] == "away"
+            assert hello["channels"] == email_only
         await watcher.expect("presence", agent_id=agent_id, status="offline")
 
     async def offline() -> bool:
