@@ -2,8 +2,9 @@
 
 A decline or a timeout is recorded on the ticket's routing state (`refused`), so the next
 round skips that agent, and may set the agent's presence (`RoutingRules`:
-`presence_after_decline`, `presence_after_timeout`, e.g. away); the ticket is routed
-again at once. An acceptance assigns through the lifecycle. Each is a recorded decision.
+`presence_after_decline`, `presence_after_timeout`, e.g. away) on the offer's channel;
+the ticket is routed again at once. An acceptance assigns through the lifecycle. Each is
+a recorded decision.
 """
 
 from __future__ import annotations
@@ -112,8 +113,12 @@ async def _settle(
         await _refused(session, row, result, now=now)
         await wake(session, f"ticket:{row.ticket_id}")
     if outcome.presence is not None and await lock_agent(session, row.agent_id):
-        await choose_presence(
-            session, agent_id=row.agent_id, status=outcome.presence, now=now, by_agent=False
+        await choose_presence(  # on the offer's channel only: email may stay online
+            session,
+            agent_id=row.agent_id,
+            channels={row.channel: outcome.presence},
+            now=now,
+            by_agent=False,
         )
     words = {
         "accepted": f"agent {row.agent_id} accepted the offer",

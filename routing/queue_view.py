@@ -27,6 +27,7 @@ from app.tickets.models import Ticket
 from routing.core.load import counts
 from routing.core.model import RoutingRules
 from routing.core.ordering import order_key
+from routing.core.presence import effective_presence
 from routing.driver import channels_of
 from routing.state import load_agents, load_queues, load_rules, load_waiting
 
@@ -106,7 +107,9 @@ async def queue_snapshot(
         )
         for skill_id, times in sorted(skill_depth.items())
     ]
-    return RoutingQueueOut(queues=out_queues, skills=skills, agents=await _agents(session, rules))
+    return RoutingQueueOut(
+        queues=out_queues, skills=skills, agents=await _agents(session, rules, now=now)
+    )
 
 
 def _name_key(
@@ -157,28 +160,35 @@ async def _why(session: AsyncSession, ticket_ids: list[int]) -> dict[int, str]:
     return found
 
 
-async def _agents(session: AsyncSession, rules: RoutingRules) -> list[AgentLoadOut]:
+async def _agents(
+    session: AsyncSession, rules: RoutingRules, *, now: datetime
+) -> list[AgentLoadOut]:
     agents = await load_agents(session, rules)
-    names = dict(
-        (
-            await session.execute(
-                select(AgentRow.id, AgentRow.name).where(AgentRow.is_active.is_(True))
+    rows = (
+        await session.execute(
+            select(AgentRow.id, AgentRow.name, AgentRow.presence).where(
+                AgentRow.is_active.is_(True)
             )
-        ).all()
-    )
+        )
+    ).all()
+    names = {agent_id: name for agent_id, name, _ in rows}
+    overall = {agent_id: presence for agent_id, _, presence in rows}
     out = []
     for agent in agents:
         load: dict[str, int] = dict.fromkeys(channels_of(agent), 0)
         held = [h for h in agent.held if counts(h, rules)]
         for h in held:
             load[h.channel] = load.get(h.channel, 0) + 1
-        presence = next(iter(agent.presence.values())).status if agent.presence else "offline"
+        channel_presence: dict[str, str] = {
+            c: effective_presence(agent, c, now, rules) for c in sorted(agent.presence)
+        }
         capacity = getattr(agent.capacity, "limits", {})
         out.append(
             AgentLoadOut(
                 agent_id=agent.id,
                 name=str(names.get(agent.id, "")),
-                presence=presence,
+                presence=overall.get(agent.id, "offline"),
+                channel_presence=channel_presence,
                 routing_paused=agent.routing_paused,
                 capacity={str(k): int(v) for k, v in capacity.items()},
                 load=load,

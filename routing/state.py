@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent as AgentRow
 from app.agents.models import AgentSkill, team_members
+from app.agents.service import channel_states
 from app.auth.models import ApiToken
-from app.inboxes.channels import CHANNEL_NAMES
 from app.routing.models import (
     AgentChannelRouting,
     RoutingOffer,
@@ -136,7 +136,9 @@ async def load_agents(
         AgentRow.id,
         AgentRow.capacity,
         AgentRow.presence,
+        AgentRow.presence_choice,
         AgentRow.presence_since,
+        AgentRow.channel_presence,
         AgentRow.last_seen_at,
         func.greatest(AgentRow.last_activity_at, token_use),
         AgentRow.routing_paused,
@@ -191,10 +193,10 @@ async def load_agents(
     ):
         assigned[agent_id][channel] = at
     agents = []
-    for agent_id, capacity, presence, since, seen, active_at, paused in rows:
+    for agent_id, capacity, presence, chosen, since, own, seen, active_at, paused in rows:
         slots = _capacity(capacity or {})
-        status = cast("PresenceStatus", presence)
         moment = since or seen or EPOCH
+        channels = channel_states(presence, chosen, moment, own or {})
         agents.append(
             Agent(
                 agent_id,
@@ -202,8 +204,12 @@ async def load_agents(
                 skills=skills.get(agent_id, {}),
                 primary_teams=frozenset(teams.get(agent_id, ())),
                 presence={
-                    c: ChannelPresence(status, moment, last_activity_at=active_at)
-                    for c in CHANNEL_NAMES  # one presence for every channel
+                    c: ChannelPresence(
+                        cast("PresenceStatus", state.status),
+                        state.since or moment,
+                        last_activity_at=active_at,
+                    )
+                    for c, state in channels.items()
                 },
                 routing_paused=paused,
                 held=tuple(held.get(agent_id, ())),

@@ -1,11 +1,13 @@
 """The sweep: what falls due with time rather than with a change. Offers past their
 expiry time out; agents whose last socket closed longer than the grace period ago go
-offline; online agents idle past the idle timeout turn away; the live chats of agents
-offline past the grace period go back to the queue (email stays with them until a
-supervisor rebalances); then a full round routes whatever can be routed."""
+offline; agents idle past the idle timeout turn away on the channels they were online
+on; the live chats of agents offline on chat past the grace period go back to the queue
+(email stays with them until a supervisor rebalances); then a full round routes whatever
+can be routed."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,13 +46,16 @@ async def sweep(driver: RoutingDriver) -> SweepOutcome:
         outcome.gone_offline = len(gone)
     async with driver.sessionmaker() as session, session.begin():
         agents = await load_agents(session, rules)
-        idle = idle_presence_changes(agents, now, rules)
-        for agent_id in sorted({c.agent_id for c in idle}):
+        # Away on the channels they were online on; the others keep their own choice.
+        idle: dict[int, dict[str, str]] = defaultdict(dict)
+        for change in idle_presence_changes(agents, now, rules):
+            idle[change.agent_id][change.channel] = change.status
+        for agent_id, channels in sorted(idle.items()):
             if await lock_agent(session, agent_id):
                 await choose_presence(
-                    session, agent_id=agent_id, status="away", now=now, by_agent=False
+                    session, agent_id=agent_id, channels=channels, now=now, by_agent=False
                 )
-        outcome.turned_away = len({c.agent_id for c in idle})
+        outcome.turned_away = len(idle)
         reassignment = tickets_to_requeue(agents, now, rules)
     for requeue in reassignment.requeue:
         async with driver.sessionmaker() as session, session.begin():

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agents.models import Agent, team_members
 from app.db.engine import SessionMaker, transaction
+from app.inboxes.channels import CHANNEL_NAMES
 from app.outbox.relay import run_relay
 from app.routing.models import RoutingQueue
 from app.tickets.models import Ticket
@@ -198,8 +199,12 @@ async def test_an_offer_left_unanswered_times_out_sets_the_agent_away_and_moves_
     async with _offered_to_one_of_two(server, live_sessionmaker, timeout_seconds=1) as race:
         ended = await race.offered.expect("offer.ended", offer_id=race.offer["offer_id"])
         assert ended["result"] == "timed_out"
-        # The configured presence after a timeout: away, live on the sockets.
-        await race.other.expect("presence", agent_id=race.offered_id, status="away")
+        # The configured presence after a timeout: away on the offer's channel (chat), live
+        # on the sockets; the agent stays online on the other channels.
+        chat_away = {c: "away" if c == "chat" else "online" for c in CHANNEL_NAMES}
+        await race.other.expect(
+            "presence", agent_id=race.offered_id, status="online", channels=chat_away
+        )
         again = await race.other.expect("offer", ticket_id=race.ticket_id)
         assert again["offer_id"] != race.offer["offer_id"]
     routing = await _routing(server, race.token, race.ticket_id)
