@@ -163,7 +163,6 @@ async def _why(session: AsyncSession, ticket_ids: list[int]) -> dict[int, str]:
 async def _agents(
     session: AsyncSession, rules: RoutingRules, *, now: datetime
 ) -> list[AgentLoadOut]:
-    agents = await load_agents(session, rules)
     rows = (
         await session.execute(
             select(AgentRow.id, AgentRow.name, AgentRow.presence).where(
@@ -171,6 +170,7 @@ async def _agents(
             )
         )
     ).all()
+    agents = await load_agents(session, rules)  # after: its channels are no older
     names = {agent_id: name for agent_id, name, _ in rows}
     overall = {agent_id: presence for agent_id, _, presence in rows}
     out = []

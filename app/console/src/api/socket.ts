@@ -6,6 +6,8 @@
 
 export type Presence = 'online' | 'away' | 'offline'
 export const PRESENCES: readonly Presence[] = ['online', 'away', 'offline']
+/** channel -> presence, e.g. { chat: 'away', email: 'online' } */
+export type ChannelPresences = Record<string, Presence>
 
 export interface Author {
   type: 'agent' | 'contact' | 'system'
@@ -20,9 +22,16 @@ export interface Viewer {
 }
 
 export type ServerFrame =
-  | { type: 'hello'; heartbeat_seconds: number; agent: { id: number; name: string }; presence: Presence }
+  | {
+      type: 'hello'
+      heartbeat_seconds: number
+      agent: { id: number; name: string }
+      presence: Presence
+      /** Each channel's presence (its own choice where the agent made one). */
+      channels?: ChannelPresences
+    }
   | { type: 'pong' }
-  | { type: 'presence'; agent_id: number; status: Presence }
+  | { type: 'presence'; agent_id: number; status: Presence; channels?: ChannelPresences }
   | { type: 'typing'; ticket_id: number; author: Author; active: boolean }
   | { type: 'viewers'; ticket_id: number; agents: Viewer[] }
   | { type: 'resume.done'; ticket_id: number; since: number; last_seq: number }
@@ -144,6 +153,12 @@ export class AgentSocket {
   setPresence(status: Presence): void {
     this.presence = status
     this.send({ type: 'presence.set', status })
+  }
+
+  /** A presence for some channels (e.g. chat away, email online); the server holds it,
+   * so a reconnect need not say it again. */
+  setChannelPresence(channels: ChannelPresences): void {
+    this.send({ type: 'presence.set', channels })
   }
 
   setViewing(ticketId: number, active: boolean): void {

@@ -3,7 +3,13 @@
 // a burst of events costs the lists and the sidebar one round of requests.
 import { reactive, readonly, type DeepReadonly, type InjectionKey } from 'vue'
 
-import { AgentSocket, type ConnectionState, type Presence, type ServerFrame } from '@/api/socket'
+import {
+  AgentSocket,
+  type ChannelPresences,
+  type ConnectionState,
+  type Presence,
+  type ServerFrame,
+} from '@/api/socket'
 
 import { injectStore } from './inject'
 
@@ -14,6 +20,8 @@ interface LiveState {
   connection: ConnectionState
   /** The signed-in agent's presence as the server has it. */
   presence: Presence | null
+  /** The signed-in agent's presence on each channel, as the server has it. */
+  channels: ChannelPresences
   /** Other agents' presence as heard since the page loaded. */
   presences: Record<number, Presence>
 }
@@ -26,6 +34,8 @@ export interface LiveStore {
   start(): void
   stop(): void
   setPresence(status: Presence): void
+  /** One channel's presence (chat away while email stays online). */
+  setChannelPresence(channel: string, status: Presence): void
   /** Called with the tickets that changed (batched), and with [] after a reconnect, when
    * whatever was missed is unknown: the caller loads its state again. */
   onTicketsChanged(listener: TicketsChanged): () => void
@@ -44,7 +54,12 @@ function storedPresence(): Presence | null {
 }
 
 export function createLive(socket: AgentSocket = new AgentSocket()): LiveStore {
-  const state = reactive<LiveState>({ connection: 'closed', presence: null, presences: {} })
+  const state = reactive<LiveState>({
+    connection: 'closed',
+    presence: null,
+    channels: {},
+    presences: {},
+  })
   const listeners = new Set<TicketsChanged>()
   let pending = new Set<number>()
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -70,11 +85,15 @@ export function createLive(socket: AgentSocket = new AgentSocket()): LiveStore {
     switch (frame.type) {
       case 'hello':
         state.presence = chosen ?? frame.presence
+        state.channels = { ...(frame.channels ?? {}) }
         if (socket.opens > 1) flush(true)
         break
       case 'presence':
         state.presences[frame.agent_id] = frame.status
-        if (frame.agent_id === socket.agent?.id) state.presence = frame.status
+        if (frame.agent_id === socket.agent?.id) {
+          state.presence = frame.status
+          if (frame.channels) state.channels = { ...frame.channels }
+        }
         break
       case 'ticket.created':
       case 'ticket.updated':
@@ -101,7 +120,13 @@ export function createLive(socket: AgentSocket = new AgentSocket()): LiveStore {
       }
       chosen = status
       state.presence = status
+      // Every channel follows: the server clears the choices per channel.
+      state.channels = Object.fromEntries(Object.keys(state.channels).map((c) => [c, status]))
       socket.setPresence(status)
+    },
+    setChannelPresence(channel, status) {
+      state.channels = { ...state.channels, [channel]: status }
+      socket.setChannelPresence({ [channel]: status })
     },
     onTicketsChanged(listener) {
       listeners.add(listener)

@@ -10,6 +10,7 @@ export const ADA: Agent = {
   avatar_url: null,
   role: 'admin',
   presence: 'online',
+  channel_presence: { email: 'online', chat: 'online' },
   is_active: true,
   capacity: {},
   routing_paused: false,
