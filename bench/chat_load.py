@@ -3,7 +3,7 @@
     .venv/bin/python bench/chat_load.py             # or: make bench-chat
     .venv/bin/python bench/chat_load.py --quick     # a short smoke run
 
-It creates the scratch database `relaydesk_bench_chat` (dropped at the end unless
+It creates the scratch database `relaydesk_bench_chat` (or $BENCH_CHAT_DATABASE; dropped unless
 --keep-db), migrates it, and starts one `relaydesk serve` process and one `relaydesk
 worker` (the outbox relay, so the hub also receives every event a second time through
 Redis, as in production). Then:
@@ -61,7 +61,7 @@ from harness import (
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
 
-# The scratch database; `--database` names another, so two runs on one server (two
+# The scratch database; BENCH_CHAT_DATABASE names another, so two runs on one server (two
 # worktrees) do not drop each other's.
 DATABASE = os.environ.get("BENCH_CHAT_DATABASE", "relaydesk_bench_chat")
 ADMIN_EMAIL = "bench-admin@bench.relaydesk.test"
@@ -623,11 +623,8 @@ def parse() -> argparse.Namespace:
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
     )
     parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--database", default=DATABASE, help="the scratch database's name")
     parser.add_argument("--quick", action="store_true", help="200 visitors, 10 agents, 10 s")
     args = parser.parse_args()
-    global DATABASE
-    DATABASE = args.database
     if args.quick:
         args.visitors, args.agents, args.seconds, args.idle = 200, 10, 10.0, 1000
         args.rate = 50.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, func, literal, select, update
+from sqlalchemy import JSON, BindParameter, bindparam, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -77,10 +77,14 @@ async def quick_visitor_message(
             if hooks is None:
                 return None
             derivation = await hooks.prepare(session)
-            stmt = _read(
-                derivation, ticket_id=ticket_id, visitor_id=visitor_id, external=external, now=now
-            )
-            row = (await session.execute(stmt)).mappings().first()
+            params = {
+                "ticket_id": ticket_id,
+                "visitor_id": visitor_id,
+                "external": external,
+                "now": now,
+                "seen_before": now - LAST_SEEN_RESOLUTION,
+            }
+            row = (await session.execute(_read(derivation), params)).mappings().first()
             if row is None or row["visitor_blocked"] is not False:
                 return None  # no such ticket, or the visitor is gone or blocked
             stored = row["stored"]
@@ -121,24 +125,30 @@ async def quick_visitor_message(
     return None
 
 
-def _read(
-    derivation: QuietDerivation,
-    *,
-    ticket_id: int,
-    visitor_id: int,
-    external: str,
-    now: datetime,
-) -> Any:
+# The read, built once per shape of the hooks' columns (SQLAlchemy then reuses its
+# compiled form, and asyncpg its prepared statement): the values are bound parameters.
+_READS: dict[tuple[str, ...], Any] = {}
+_NEWER = Ticket.__table__.alias("newer")
+
+
+def _read(derivation: QuietDerivation) -> Any:
     """The one read. It also keeps the visitor's `last_seen_at`, at most once a minute
-    as the full path does, so that costs no round trip of its own."""
+    as the full path does, so that costs no round trip of its own. Parameters:
+    ticket_id, visitor_id, external, now, seen_before."""
+    extra = tuple(derivation.reads())
+    shape = tuple(c.key or "" for c in extra)
+    found = _READS.get(shape)
+    if found is not None:
+        return found
+    visitor_id: BindParameter[Any] = bindparam("visitor_id")
     seen = (
         update(ChatVisitor)
         .where(
             ChatVisitor.id == visitor_id,
             ChatVisitor.is_blocked.is_(False),
-            ChatVisitor.last_seen_at < now - LAST_SEEN_RESOLUTION,
+            ChatVisitor.last_seen_at < bindparam("seen_before"),
         )
-        .values(last_seen_at=now)
+        .values(last_seen_at=bindparam("now"))
         .returning(ChatVisitor.id)
         .cte("seen")
     )
@@ -147,17 +157,16 @@ def _read(
     )
     stored = (
         select(message)
-        .where(Message.inbox_id == Ticket.inbox_id, Message.external_id == external)
+        .where(Message.inbox_id == Ticket.inbox_id, Message.external_id == bindparam("external"))
         .scalar_subquery()
     )
-    newer = Ticket.__table__.alias("newer")
     newer_open = (
         select(literal(True))
         .where(
-            newer.c.contact_id == Ticket.contact_id,
-            newer.c.inbox_id == Ticket.inbox_id,
-            newer.c.status.in_(OPEN_STATUSES),
-            newer.c.id > Ticket.id,
+            _NEWER.c.contact_id == Ticket.contact_id,
+            _NEWER.c.inbox_id == Ticket.inbox_id,
+            _NEWER.c.status.in_(OPEN_STATUSES),
+            _NEWER.c.id > Ticket.id,
         )
         .exists()
     )
@@ -166,8 +175,8 @@ def _read(
         .where(ContactIdentity.contact_id == Ticket.contact_id)
         .scalar_subquery()
     )
-    return (
-        ticket_read(ticket_id)
+    found = _READS[shape] = (
+        ticket_read(bindparam("ticket_id"))
         .add_columns(
             ChatVisitor.is_blocked.label("visitor_blocked"),
             ChatVisitor.inbox_id.label("visitor_inbox_id"),
@@ -183,11 +192,12 @@ def _read(
             newer_open.label("newer_open"),
             owned.label("owned_identities"),
             select(func.count()).select_from(seen).scalar_subquery().label("seen"),
-            *derivation.reads(),
+            *extra,
         )
         .join_from(Ticket, ChatVisitor, ChatVisitor.id == visitor_id, isouter=True)
         .join_from(Ticket, Contact, Contact.id == Ticket.contact_id, isouter=True)
     )
+    return found
 
 
 def _continues(row: Mapping[Any, Any], ticket: Ticket, *, inbox_id: int, visitor_key: str) -> bool:

@@ -44,6 +44,14 @@ def _history_column() -> ColumnElement[Any]:
     )
 
 
+# Built once: callers cache the statements they make of them.
+_HISTORY = (_history_column(),)
+_WITH_TIER = (
+    *_HISTORY,
+    select(Account.tier).where(Account.id == Ticket.account_id).scalar_subquery().label(TIER),
+)
+
+
 def _rows(document: Sequence[Sequence[Any]] | None) -> list[tuple[Any, ...]]:
     """The JSON rows as `load_event_rows` gives them (its `at` a datetime)."""
     return [(*row[:3], datetime.fromisoformat(row[3]), *row[4:]) for row in document or ()]
@@ -60,11 +68,7 @@ class SlaDerivation:
     def reads(self) -> Sequence[ColumnElement[Any]]:
         if not self.rules.policies:
             return ()  # nothing to compute: a stored SLA is cleared without its history
-        columns = [_history_column()]
-        if self.needs_tier:
-            tier = select(Account.tier).where(Account.id == Ticket.account_id)
-            columns.append(tier.scalar_subquery().label(TIER))
-        return columns
+        return _WITH_TIER if self.needs_tier else _HISTORY
 
     def derive(
         self, ticket: Ticket, read: Mapping[Any, Any], *, seq: int, now: datetime

@@ -65,8 +65,9 @@ TICKET_COLUMNS = (
 VERSION: Label[str] = literal_column("tickets.xmin::text").label("row_version")
 
 
-def ticket_read(ticket_id: int) -> Select[Any]:
-    """The ticket's columns and row version; callers add their own columns to it."""
+def ticket_read(ticket_id: Any) -> Select[Any]:
+    """The ticket's columns and row version (`ticket_id` a value or a bindparam);
+    callers add their own columns to it."""
     return select(*TICKET_COLUMNS, VERSION).where(Ticket.id == ticket_id)
 
 
