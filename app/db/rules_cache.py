@@ -103,7 +103,11 @@ def _watch(
 
 
 def _ended(conn: Connection) -> None:
-    if conn.info.pop(WROTE_KEY, None):
+    if conn.invalidated:
+        # Its `info` is gone with the dead connection (and reading it raises): whether it
+        # wrote is unknown, so forget everything.
+        RULES.invalidate()
+    elif conn.info.pop(WROTE_KEY, None):
         RULES.invalidate()
 
 
