@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import Connection, event, func, select, update
+from sqlalchemy import Connection, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.attachments.storage import AttachmentStore
@@ -437,3 +437,15 @@ async def _until(condition: Any, within: float = 5.0) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"not within {within} s")
+
+
+async def test_a_conversation_gone_meanwhile_makes_the_message_open_a_new_one(chat: Chat) -> None:
+    ticket_id = await _conversation(chat)
+    async with transaction(chat.sessionmaker) as session:
+        await session.execute(delete(Ticket).where(Ticket.id == ticket_id))
+
+    ack = await chat.send("c-gone", "hello again")
+
+    assert ack["type"] == "message.ack", ack
+    assert ack["ticket_id"] != ticket_id
+    assert ack["ticket_id"] in chat.main.sock.tickets
