@@ -43,6 +43,7 @@ from app.console import DIST as CONSOLE_DIST
 from app.console.controller import CONSOLE_ROUTES
 from app.contacts.controller import ContactController
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
+from app.db.rules_cache import listen_for_rule_changes
 from app.deps import dependencies
 from app.errors import problem_handlers
 from app.health.controller import healthz, readyz
@@ -79,6 +80,7 @@ from routing import answers as routing_answers
 from routing import hooks as routing_hooks
 from routing import queue_view as routing_queue_view
 from routing.sla.engine import RoutingSlaEngine, install_sla_hooks
+from routing.sla.quiet import SlaQuietMessage
 from widgets import DIST as WIDGET_DIST
 
 # The composition root wires each channel's settings check into the inbox API.
@@ -111,6 +113,9 @@ def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     install_sla_hooks(hooks)
     hooks.after_ticket_change.append(routing_hooks.after_ticket_change)
     hooks.after_message_appended.append(routing_hooks.after_message_appended)
+    # A customer writing again on an open ticket: routing's message hook acts on a
+    # ticket's first message only, so the SLA's derivation is all there is to do.
+    hooks.quiet_message = SlaQuietMessage()
     return hooks
 
 
@@ -209,6 +214,9 @@ def create_app(
             app_supervisor.run(name, functools.partial(task, app.state))
         if run_hub:
             start_realtime(app, app_supervisor)
+        if engine is not None:
+            own_engine = engine
+            app_supervisor.run("rules-cache", lambda: listen_for_rule_changes(own_engine))
         try:
             yield
         finally:

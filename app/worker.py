@@ -31,6 +31,7 @@ from app.chat.jobs import MAX_EMAIL_TRIES, email_offline_visitor
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.db.engine import SessionMaker, create_engine, create_sessionmaker
+from app.db.rules_cache import listen_for_rule_changes
 from app.inbound.jobs import process_inbound
 from app.ingest.types import ChannelSender
 from app.ingest.webhooks import WebhookAdapters
@@ -106,6 +107,10 @@ async def route_tickets(ctx: JobContext) -> None:
     )
 
 
+async def forget_changed_rules(ctx: JobContext) -> None:
+    await listen_for_rule_changes(ctx["_engine"])  # type: ignore[typeddict-item]
+
+
 # Long-running loops started with every worker process, by the name they are reported
 # under. Each is safe to run in several processes: the relay claims rows with SKIP LOCKED,
 # a mail poller holds an advisory lock, the SLA scheduler claims tickets with SKIP LOCKED,
@@ -115,6 +120,7 @@ BACKGROUND_TASKS: dict[str, BackgroundTask] = {
     "mail-supervisor": poll_mailboxes,
     "sla-scheduler": fire_sla_events,
     "routing": route_tickets,
+    "rules-cache": forget_changed_rules,
 }
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/chat_load.py             # or: make bench-chat
     .venv/bin/python bench/chat_load.py --quick     # a short smoke run
 
-It creates the scratch database `relaydesk_bench_chat` (dropped at the end unless
+It creates the scratch database `relaydesk_bench_chat` (or $BENCH_CHAT_DATABASE; dropped unless
 --keep-db), migrates it, and starts one `relaydesk serve` process and one `relaydesk
 worker` (the outbox relay, so the hub also receives every event a second time through
 Redis, as in production). Then:
@@ -61,7 +61,9 @@ from harness import (
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
 
-DATABASE = "relaydesk_bench_chat"
+# The scratch database; BENCH_CHAT_DATABASE names another, so two runs on one server (two
+# worktrees) do not drop each other's.
+DATABASE = os.environ.get("BENCH_CHAT_DATABASE", "relaydesk_bench_chat")
 ADMIN_EMAIL = "bench-admin@bench.relaydesk.test"
 ORIGIN = "https://shop.bench.test"
 P99_TARGET_MS = 50.0

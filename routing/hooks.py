@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
 from app.contacts.models import Contact
+from app.db.rules_cache import RULES
 from app.routing.models import SkillRule as SkillRuleRow
 from app.routing.models import TicketRouting
 from app.tickets.events import EventActor
@@ -104,13 +105,9 @@ async def after_message_appended(session: AsyncSession, appended: MessageAppende
     await wake(session, f"ticket:{ticket.id}")
 
 
-async def apply_skill_rules(
-    session: AsyncSession, ticket: Ticket, *, text: str, now: datetime
-) -> None:
+async def read_skill_rules(session: AsyncSession) -> tuple[SkillRule, ...]:
     rows = (await session.scalars(select(SkillRuleRow).order_by(SkillRuleRow.position))).all()
-    if not rows:
-        return
-    rules = [
+    return tuple(
         SkillRule(
             row.id,
             tuple(SkillNeed(int(s["skill_id"]), int(s.get("min_level", 1))) for s in row.skills),
@@ -119,7 +116,15 @@ async def apply_skill_rules(
             keywords=frozenset(row.keywords),
         )
         for row in rows
-    ]
+    )
+
+
+async def apply_skill_rules(
+    session: AsyncSession, ticket: Ticket, *, text: str, now: datetime
+) -> None:
+    rules = await RULES.get(session, "skill_rules", read_skill_rules)
+    if not rules:
+        return
     locale = await session.scalar(select(Contact.locale).where(Contact.id == ticket.contact_id))
     tier = (
         await session.scalar(select(Account.tier).where(Account.id == ticket.account_id))

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from app.chat.messages import do_visitor_message, do_visitor_read
 from app.chat.models import ChatVisitor
 from app.chat.port import ChatSettings
+from app.chat.quick import quick_visitor_message
 from app.chat.service import latest_conversation, visitor_ticket_ids
 from app.errors import DomainError
 from app.realtime.frames import Fields, FrameError, dispatch, encode
-from app.realtime.render import visitor_frame
+from app.realtime.render import Event, visitor_frame
 from app.realtime.resume import resume
 from app.realtime.runtime import Realtime
 from app.realtime.sockets import VisitorSocket
@@ -86,6 +87,25 @@ class VisitorSession:
                 client_id=client_id,
             )
         realtime = self.realtime
+        if not upload_ids and self.sock.tickets:
+            quick = await quick_visitor_message(
+                realtime.sessionmaker,
+                visitor_id=self.sock.visitor_id,
+                visitor_key=self.sock.visitor_key,
+                inbox_id=self.sock.inbox_id,
+                ticket_id=max(self.sock.tickets),
+                client_id=client_id,
+                body=body,
+                now=realtime.clock(),
+            )
+            if quick is not None:
+                realtime.hub.follow(self.sock, quick.ticket_id, seen=0)
+                # What the commit would have handed to this node's hub (app.realtime.local).
+                realtime.hub.deliver_local(
+                    [Event(e.topic, e.payload, quick.ticket_id, e.seq) for e in quick.events]
+                )
+                self._ack(client_id, quick.ticket_id, quick.message_id, quick.seq)
+                return
         try:
             async with realtime.sessionmaker() as session, session.begin():
                 visitor = await session.get(ChatVisitor, self.sock.visitor_id, with_for_update=True)
@@ -107,17 +127,17 @@ class VisitorSession:
         except DomainError as exc:
             raise FrameError("validation_failed", exc.detail, client_id=client_id) from None
         message = result.message
-        self.sock.send(
-            encode(
-                {
-                    "type": "message.ack",
-                    "client_id": client_id,
-                    "ticket_id": message.ticket_id,
-                    "message_id": message.id,
-                    "seq": message.seq,
-                }
-            )
-        )
+        self._ack(client_id, message.ticket_id, message.id, message.seq)
+
+    def _ack(self, client_id: str, ticket_id: int, message_id: int, seq: int) -> None:
+        frame = {
+            "type": "message.ack",
+            "client_id": client_id,
+            "ticket_id": ticket_id,
+            "message_id": message_id,
+            "seq": seq,
+        }
+        self.sock.send(encode(frame))
 
     async def _conversation(self, fields: Fields) -> int | None:
         ticket_id = fields.integer("ticket_id", required=False, low=1)

@@ -10,11 +10,12 @@ aborts the change. Keep hooks quick: slow work belongs in a job fed by the outbo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.messages.models import Message
@@ -55,10 +56,44 @@ TicketHook = Callable[[AsyncSession, TicketChanged], Awaitable[None]]
 MessageHook = Callable[[AsyncSession, MessageAppended], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Derived:
+    """What the message hooks write for a quiet message (app.tickets.lifecycle.quick):
+    derived columns of the ticket, and channels to NOTIFY (delivered at commit, as their
+    own writes would be)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    notify: tuple[str, ...] = ()
+
+
+class QuietDerivation(Protocol):
+    def reads(self) -> Sequence[ColumnElement[Any]]:
+        """Labelled columns, correlated to `tickets`, read with the ticket's row."""
+        ...
+
+    def derive(
+        self, ticket: Ticket, read: Mapping[Any, Any], *, seq: int, now: datetime
+    ) -> Derived | None:
+        """What `after_message_appended` would write for a customer's message stored at
+        `seq` and `now` on `ticket` (as read, with `reads`); None if this message needs
+        the full path (a met target's actions, say)."""
+        ...
+
+
+class QuietMessageHooks(Protocol):
+    async def prepare(self, session: AsyncSession) -> QuietDerivation:
+        """The derivation under the rules in force (cached: this costs no round trip)."""
+        ...
+
+
 @dataclass
 class LifecycleHooks:
     after_ticket_change: list[TicketHook] = field(default_factory=list)
     after_message_appended: list[MessageHook] = field(default_factory=list)
+    # Set by the composition root when every message hook, for a customer's message that
+    # changes no ticket field on a ticket past its first message, writes only what this
+    # derives; without it, such messages take the full path.
+    quiet_message: QuietMessageHooks | None = None
 
 
 NO_HOOKS = LifecycleHooks()

@@ -25,7 +25,7 @@ from app.tickets.models import Ticket
 from routing.core.sla_policy import STOPPED_STATUSES, TicketFacts, select_policy
 from routing.core.sla_timeline import TargetState, compute_sla, teams_owning
 from routing.sla.history import Opening, history_of, load_event_rows
-from routing.sla.rules import RuleBook, load_rules
+from routing.sla.rules import RuleBook, load_rules, read_rules
 from routing.sla.state import Entry, Stored, group_cycle, moment, stored_sla
 
 # The scheduler LISTENs here; a recomputation that brings a ticket's next moment forward
@@ -239,7 +239,9 @@ async def recompute_open_tickets(
         while ranges:
             first, last = ranges.popleft()
             async with sessionmaker() as session, session.begin():
-                rules = await load_rules(session)
+                # Read, not cached: this runs because the rules just changed, and the
+                # NOTIFY that clears the cache may not have reached this process yet.
+                rules = await read_rules(session)
                 stmt = (
                     select(Ticket)
                     .options(load_only(*RECOMPUTE_READS))  # not the old `sla` and the rest

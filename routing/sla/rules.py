@@ -7,6 +7,7 @@ calendar remembers its openings per date, which is most of what recomputing cost
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.rules_cache import RULES
 from app.errors import ValidationFailed
 from app.sla.models import SlaCalendar, SlaPolicy
 from routing.core.calendars import WEEKDAYS, BusinessCalendar, CalendarError, country_holidays
@@ -119,7 +121,9 @@ class RuleBook:
 
     policies: tuple[CorePolicy, ...]
     calendars: dict[int, BusinessCalendar | None]
-    rows: dict[int, SlaPolicy]
+    # Each policy's `actions` (kind -> actions), copied from its row: a rule book outlives
+    # the session that read it (app.db.rules_cache).
+    actions: dict[int, dict[str, list[dict[str, Any]]]]
 
     @property
     def has_group_policies(self) -> bool:
@@ -129,11 +133,16 @@ class RuleBook:
         return self.calendars.get(policy_id)
 
     def actions_for(self, policy_id: int, kind: str) -> list[dict[str, Any]]:
-        row = self.rows.get(policy_id)
-        return list((row.actions or {}).get(kind, [])) if row else []
+        return list(self.actions.get(policy_id, {}).get(kind, []))
 
 
 async def load_rules(session: AsyncSession) -> RuleBook:
+    """Every policy and its calendar, from the process's rules cache (a change is seen by
+    the next recomputation: see app.db.rules_cache)."""
+    return await RULES.get(session, "sla", read_rules)
+
+
+async def read_rules(session: AsyncSession) -> RuleBook:
     policies = (
         await session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
     ).all()
@@ -153,7 +162,7 @@ async def load_rules(session: AsyncSession) -> RuleBook:
     return RuleBook(
         policies=tuple(build_policy(p) for p in policies),
         calendars={p.id: calendars.get(p.calendar_id) if p.calendar_id else None for p in policies},
-        rows={p.id: p for p in policies},
+        actions={p.id: copy.deepcopy(dict(p.actions or {})) for p in policies},
     )
 
 

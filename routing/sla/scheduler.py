@@ -31,7 +31,7 @@ from app.tickets.models import Ticket
 from routing.core.sla_policy import STOPPED_STATUSES
 from routing.sla.actions import apply_actions, notify_list
 from routing.sla.recompute import SLA_CHANNEL
-from routing.sla.rules import RuleBook, load_rules
+from routing.sla.rules import RuleBook, read_rules
 from routing.sla.state import Due, due_moments, mark_breached, moment, next_event_at
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ async def fire_due(
         ).all()
         if not tickets:
             return 0, []
-        rules = await load_rules(session)
+        # Read, not cached: a breach runs the actions its policy has now.
+        rules = await read_rules(session)
         fired: list[Fired] = []
         for ticket in tickets:
             fired += await fire_ticket(session, ticket, rules=rules, now=now)
