@@ -10,7 +10,6 @@ Everything overdue is due: after an outage it catches up at once (the safety swe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 POLL_SECONDS = 5.0
+RETRY_SECONDS = 0.05
 EVENT_TYPES = {"warning": "sla.warning", "breached": "sla.breached"}
 
 
@@ -215,16 +215,18 @@ async def run_sla_scheduler(
     async with Listener(engine, SLA_CHANNEL) as listener:
         while True:
             listener.take()
-            claimed, fired = await fire_due(sessionmaker, now=clock())
+            now = clock()
+            claimed, fired = await fire_due(sessionmaker, now=now)
             if fired and on_fired is not None:
                 on_fired(fired, clock())
             if claimed >= BATCH:
                 continue
             upcoming = await soonest(sessionmaker)
-            wait = poll_seconds
-            if upcoming is not None:
-                wait = min(wait, (upcoming - clock()).total_seconds())
+            if upcoming is None:
+                wait = poll_seconds
+            elif upcoming > now:  # falls due later, or fell due while that batch was written:
+                wait = min(poll_seconds, (upcoming - clock()).total_seconds())  # no nap first
+            else:  # due then, yet not claimed: another node holds the ticket and fires it,
+                wait = RETRY_SECONDS  # or gives it back and this one tries again
             if wait > 0:
                 await listener.wait(wait)
-            else:  # due now, but another node holds the ticket: it fires it, or we retry
-                await asyncio.sleep(0.05)
