@@ -6,6 +6,10 @@ besides in case a notification was lost. Due tickets are claimed with `FOR UPDAT
 LOCKED`, so schedulers on several workers share the work, and `sla_target_events` is
 unique per (ticket, metric, cycle, kind), so a moment fires once even if two reach it.
 Everything overdue is due: after an outage it catches up at once (the safety sweep).
+
+A claimed batch fires set-based (`fire_tickets`): a handful of statements whatever its
+size, so a burst of thousands of tickets due in the same minute is written as fast as
+it falls due; ticket by ticket, five round trips each, the scheduler fell seconds behind.
 """
 
 from __future__ import annotations
