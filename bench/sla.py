@@ -295,6 +295,8 @@ async def bench_lateness(sessionmaker: Any, engine: Any, count: int, window: flo
     try:
         async with asyncio.timeout(LEAD + window + 120):
             await done.wait()
+    except TimeoutError:  # fell behind: what did fire is still reported, the rest as lost
+        console.print(f"(b) gave up waiting: {len(late):,} of {count:,} breaches fired")
     finally:
         scheduler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -317,8 +319,12 @@ async def bench_lateness(sessionmaker: Any, engine: Any, count: int, window: flo
         console.print(f"(b) {len(warned):,} warnings fired first: lateness p50 "
                       f"{statistics.median(warned) * 1000:.0f} ms, p99 "
                       f"{percentile(warned, 0.99) * 1000:.0f} ms")  # fmt: skip
+    if not late:
+        console.print("(b) no breach fired")
+        return Lateness(0, float("nan"), float("nan"), float("nan"))
     result = Lateness(len(late), statistics.median(late), percentile(late, 0.99), max(late))
-    verdict = "met" if result.p99 < 1 else "MISSED"
+    whole = result.count == count == events == distinct
+    verdict = "met" if result.p99 < 1 and whole else "MISSED"
     console.print(f"(b) {result.count:,} breaches fired; {events:,} sla.breached ticket events "
                   f"for {distinct:,} tickets; lateness (commit - due): "
                   f"p50 {result.p50 * 1000:.0f} ms, "
@@ -329,8 +335,11 @@ async def bench_lateness(sessionmaker: Any, engine: Any, count: int, window: flo
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument(
+        "--tickets", type=int, default=100_000,
+        help="open tickets for (a); with --lateness-only, closed ones beside the burst",
+    )  # fmt: skip
+    parser.add_argument("--burst", type=int, default=10_000, help="tickets due in the window")
     parser.add_argument("--window", type=float, default=120.0, help="seconds the burst spans")
     parser.add_argument("--quick", action="store_true", help="10,000 and 1,000 tickets")
     parser.add_argument("--keep-db", action="store_true")

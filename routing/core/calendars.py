@@ -65,6 +65,8 @@ class BusinessCalendar:
     _openings: dict[date, tuple[Interval, ...]] = field(
         init=False, repr=False, default_factory=dict
     )
+    # Structures derived from the openings by their users (business_time's index), by name.
+    memo: dict[str, object] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         try:

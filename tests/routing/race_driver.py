@@ -2,7 +2,9 @@
 
     python -m tests.routing.race_driver <database url> <start file> <rounds>
 
-It waits until the start file exists (so two processes start together), runs its rounds
+Once connected it leaves a `ready-<pid>` file beside the start file, then waits until the
+start file exists (so two processes start together, however long an import takes on a
+loaded machine), runs its rounds
 and prints the (ticket, agent) pairs it assigned, and how many of its decisions a
 recheck refused, as JSON."""
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +37,7 @@ async def main(url: str, start: Path, rounds: int) -> None:
     driver = RoutingDriver(sessionmaker, clock=utc_now, batch=7, chunk=50)
     async with sessionmaker() as session:  # connected before the start
         await session.execute(text("SELECT 1"))
+    start.with_name(f"ready-{os.getpid()}").touch()
     await asyncio.to_thread(wait_for, start)
     assigned: list[tuple[int, int]] = []
     lost = 0

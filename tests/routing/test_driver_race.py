@@ -105,6 +105,11 @@ async def test_two_drivers_in_one_process_never_assign_a_ticket_twice(
     await check_no_double_assignment(committing_sessionmaker, agents)
 
 
+def _ready(folder: Path) -> int:
+    """How many race drivers have connected (tests.routing.race_driver)."""
+    return len(list(folder.glob("ready-*")))
+
+
 async def test_two_driver_processes_never_assign_a_ticket_twice(
     committing_sessionmaker: SessionMaker, database_url: str, clock: FrozenClock, tmp_path: Path
 ) -> None:
@@ -117,7 +122,9 @@ async def test_two_driver_processes_never_assign_a_ticket_twice(
         )
         for _ in range(2)
     ]
-    await asyncio.sleep(1.5)  # both have imported the app and connected
+    async with asyncio.timeout(60):  # both have imported the app and connected
+        while await asyncio.to_thread(_ready, tmp_path) < len(processes):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
     start.touch()
     outputs = [await asyncio.wait_for(p.communicate(), timeout=60) for p in processes]
     for process, (_, err) in zip(processes, outputs, strict=True):

@@ -31,6 +31,7 @@ from app.tickets.lifecycle.tickets import (
     merge_tickets,
     move_contact_tickets,
     note_event,
+    note_events,
     open_ticket,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "merge_tickets",
     "move_contact_tickets",
     "note_event",
+    "note_events",
     "open_ticket",
     "record_deliveries",
     "record_delivery",

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import record
 from app.messages.models import Attachment, Message
@@ -21,12 +22,14 @@ from app.tickets.events import EventActor
 from app.tickets.hooks import TicketChanged, run_ticket_hooks
 from app.tickets.lifecycle.core import (
     Event,
+    TicketEvents,
     changes_payload,
     claim_seqs,
     diff,
     ticket_state,
     ticket_summary,
     write_events,
+    write_events_of,
 )
 from app.tickets.lifecycle.messages import (
     NewMessage,
@@ -193,6 +196,58 @@ async def note_event(
     await write_events(session, ticket.id, seq, [event], actor=actor, now=now)
     await session.flush()
     return seq
+
+
+# Many tickets' seq numbers in one statement of fixed text (prepared once per connection).
+CLAIM_SEQS_MANY = text(
+    """
+UPDATE tickets AS t SET last_seq = t.last_seq + v.n, updated_at = CAST(:now AS timestamptz)
+FROM unnest(CAST(:ids AS bigint[]), CAST(:counts AS int[])) AS v(id, n)
+WHERE t.id = v.id
+RETURNING t.id, t.last_seq
+"""
+)
+
+
+async def note_events(
+    session: AsyncSession,
+    notes: Sequence[tuple[Ticket, Sequence[tuple[str, Mapping[str, Any]]]]],
+    *,
+    actor: EventActor,
+    now: datetime,
+) -> dict[int, int]:
+    """`note_event` for many tickets at once, each with its events in order (a scheduler's
+    batch of SLA warnings and breaches): one UPDATE claims every ticket's seq numbers, one
+    INSERT writes the timeline rows and one the outbox rows, whatever the number of
+    tickets. Returns each ticket's first seq; the caller holds every row lock."""
+    notes = [(ticket, events) for ticket, events in notes if events]
+    if not notes:
+        return {}
+    if len({ticket.id for ticket, _ in notes}) != len(notes):
+        raise ValueError("each ticket once, with all of its events")
+    ids, counts = [ticket.id for ticket, _ in notes], [len(events) for _, events in notes]
+    claimed: dict[int, int] = dict(
+        (await session.execute(CLAIM_SEQS_MANY, {"ids": ids, "counts": counts, "now": now})).all()
+    )
+    first: dict[int, int] = {}
+    batches: list[TicketEvents] = []
+    for ticket, events in notes:
+        last_seq = int(claimed[ticket.id])
+        set_committed_value(ticket, "last_seq", last_seq)
+        set_committed_value(ticket, "updated_at", now)
+        first[ticket.id] = last_seq - len(events) + 1
+        summary = ticket_summary(ticket)
+        batches.append(
+            TicketEvents(
+                ticket.id,
+                first[ticket.id],
+                [Event(kind, {**summary, **data}) for kind, data in events],
+                actor,
+            )
+        )
+    await write_events_of(session, batches, now=now)
+    await session.flush()  # the outbox rows, multi-row (and collected for same-node delivery)
+    return first
 
 
 async def merge_tickets(

@@ -59,7 +59,10 @@ async def test_the_worker_relays_the_outbox_and_runs_the_jobs_it_enqueues(
         # The message does not exist, so the job has nothing to send.
         assert await job.result(timeout=10, poll_delay=0.05) == "skipped"
     finally:
+        # The worker's loop ends before close() waits for its jobs and stops its background
+        # tasks: nothing of it may still use the database when the fixture truncates.
         running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
         await worker.close()
     assert "supervisor" not in worker.ctx  # the relay was stopped with the worker
 

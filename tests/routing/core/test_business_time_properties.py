@@ -11,6 +11,9 @@ from routing.core.business_time import (
     add_business_time,
     business_time_between,
     subtract_business_time,
+    walk_add,
+    walk_between,
+    walk_subtract,
 )
 from routing.core.calendars import DAY_MINUTES, BusinessCalendar, Span
 
@@ -92,3 +95,24 @@ def test_measuring_is_additive_and_never_more_than_wall_time(
         calendar, middle, end
     )
     assert timedelta(0) <= whole <= end - start
+
+
+# Instants years apart too, so the index widens (or leaves the question to the walk).
+far_instants = st.datetimes(datetime(2000, 1, 1), datetime(2060, 12, 31), timezones=st.just(UTC))
+
+
+@settings(max_examples=200, deadline=None)
+@given(calendars(), st.lists(st.tuples(st.one_of(instants, far_instants), durations), min_size=1,
+                             max_size=6))  # fmt: skip
+def test_the_index_answers_what_the_walk_answers(
+    calendar: BusinessCalendar, questions: list[tuple[datetime, timedelta]]
+) -> None:
+    """The openings index is an accelerator: every answer is the walk's, to the
+    microsecond, whatever the order the questions widen it in."""
+    for at, duration in questions:
+        assert add_business_time(calendar, at, duration) == walk_add(calendar, at, duration)
+        assert subtract_business_time(calendar, at, duration) == walk_subtract(
+            calendar, at, duration
+        )
+        later = at + duration
+        assert business_time_between(calendar, at, later) == walk_between(calendar, at, later)
