@@ -6,7 +6,7 @@ the other processes to forget theirs. One per statement: a listener only needs t
 that something changed.
 
 Revision ID: 0032
-Revises: 0026
+Revises: 0030
 Create Date: 2026-12-07 23:30:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0026"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
