@@ -109,7 +109,9 @@ def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     # SLA first: its due times are what routing orders queues by.
     hooks = LifecycleHooks()
     install_sla_hooks(hooks)
-    hooks.after_ticket_change.append(routing_hooks.after_ticket_change)
+    hooks.add_ticket_hook(
+        routing_hooks.after_ticket_change, batch=routing_hooks.after_tickets_change
+    )
     hooks.after_message_appended.append(routing_hooks.after_message_appended)
     return hooks
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.db.engine import SessionMaker
 from app.routing.models import RoutingDecision, RoutingOffer
-from routing.apply import apply_decisions, decision_row
+from routing.apply import apply_decisions, record_decisions
 from routing.core.load import Book
 from routing.core.model import Agent, ChannelSlots, QueuedTicket, RoutingRules, RoutingState
 from routing.core.ordering import order_key
@@ -122,11 +122,16 @@ class RoutingDriver:
                            order_key(queues.get(t.queue_id) or queues.queues[-1], t, rules)),
         )  # fmt: skip
         result = RoundResult()
+        channels = {c for a in agents for c in can_take_now(a, rules, now)}
         for start in range(0, len(ordered), self.chunk):
             if not agents and not record_waits:  # nobody can take anything: they all wait
                 result.waiting += len(ordered) - start
                 break
             chunk = ordered[start : start + self.chunk]
+            if not record_waits:  # a full round: what nobody could take waits, undecided
+                result.waiting += len(chunk)
+                chunk = [t for t in chunk if t.channel in channels]
+                result.waiting -= len(chunk)
             state = RoutingState(agents, queues.queues, tuple(chunk), rules)
             decisions = route(state, now)
             done = await self._apply(decisions, {t.id: t for t in chunk}, queues, rules, now)
@@ -137,6 +142,9 @@ class RoutingDriver:
             touched = {a for _, a in done.assigned + done.offered}
             if touched and start + self.chunk < len(ordered):
                 agents = await self._refresh(agents, touched, rules, now)
+                if not record_waits:  # the agents filled up drop out of the round
+                    agents = tuple(a for a in agents if can_take_now(a, rules, now))
+                    channels = {c for a in agents for c in can_take_now(a, rules, now)}
         return result
 
     async def _apply(
@@ -180,9 +188,8 @@ class RoutingDriver:
             return
         async with self.sessionmaker() as session, session.begin():
             last = await _last_reasons(session, [d.ticket_id for d in waits])
-            for decision in waits:
-                if last.get(decision.ticket_id) != ("wait", decision.explanation.reason):
-                    session.add(decision_row(decision))
+            news = [d for d in waits if last.get(d.ticket_id) != ("wait", d.explanation.reason)]
+            await record_decisions(session, news)
 
 
 async def _last_reasons(session: AsyncSession, ticket_ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -62,7 +62,7 @@ class NewTicket:
     linked_ticket_id: int | None = None
 
 
-def _audit(
+def audit_change(
     session: AsyncSession,
     actor: EventActor,
     action: str,
@@ -126,7 +126,7 @@ async def open_ticket(
     await write_events(
         session, ticket.id, 1, [created, message_appended(message)], actor=actor, now=now
     )
-    _audit(session, actor, "ticket.create", ticket.id)
+    audit_change(session, actor, "ticket.create", ticket.id)
     await session.flush()
     changes = {f: (None, v) for f, v in ticket_state(ticket).items() if f in AUDITED_FIELDS}
     await run_ticket_hooks(
@@ -163,7 +163,7 @@ async def change_ticket(
         **(extra or {}),
     }
     await write_events(session, ticket.id, seq, [Event(event_type, data)], actor=actor, now=now)
-    _audit(session, actor, "ticket.update", ticket.id, changes)
+    audit_change(session, actor, "ticket.update", ticket.id, changes)
     await session.flush()
     await run_ticket_hooks(session, TicketChanged(ticket, event_type, seq, changes, actor, now))
     return changes
