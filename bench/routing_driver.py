@@ -102,6 +102,11 @@ async def seeded(name: str, *, agents: int, tickets: int, reuse: bool) -> None:
     if reuse and await _admin(f"SELECT 1 FROM pg_database WHERE datname = '{seed}'"):
         await drop_database(name)
         await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{seed}"')
+        conn = await asyncpg.connect(f"{SERVER_DSN}/{name}")
+        try:  # active now, as if seeded now: an idle timeout would have made them away
+            await conn.execute("UPDATE agents SET presence_since = now(), last_activity_at = now()")
+        finally:
+            await conn.close()
         print(f"cloned {name} from {seed}")
         return
     await recreate_database(name)

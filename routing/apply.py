@@ -155,11 +155,12 @@ async def assign_many(
         {"ticket_id": a.ticket.id, "eligible_since": now, "last_agent_id": a.agent_id}
         for a in assignments
     ]
-    stmt = insert(TicketRouting).values(rows)
+    stmt = insert(TicketRouting)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["ticket_id"], set_={"last_agent_id": stmt.excluded.last_agent_id}
-        )
+        ),
+        rows,
     )
 
 
@@ -180,12 +181,14 @@ async def touch_agents(session: AsyncSession, last: dict[tuple[int, str], dateti
     if not last:
         return
     rows = [{"agent_id": a, "channel": c, "last_assigned_at": at} for (a, c), at in last.items()]
-    stmt = insert(AgentChannelRouting).values(rows)
+    stmt = insert(AgentChannelRouting)
+    # Executed with the rows as parameters: one statement compiled once, sent multi-row.
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["agent_id", "channel"],
             set_={"last_assigned_at": stmt.excluded.last_assigned_at},
-        )
+        ),
+        rows,
     )
 
 

@@ -75,6 +75,27 @@ def can_take_now(agent: Agent, rules: RoutingRules, now: datetime) -> set[str]:
     }
 
 
+def open_channels(
+    queues: Queues, agents: Sequence[Agent], rules: RoutingRules, now: datetime
+) -> dict[int, set[str]]:
+    """Queue id -> the channels on which an agent the queue could reach (its team's
+    members, primary or secondary, and its overflow teams'; anyone for a queue without a
+    team) could take a ticket now."""
+    free = [(agent, can_take_now(agent, rules, now)) for agent in agents]
+    found: dict[int, set[str]] = {}
+    for queue in queues.queues:
+        teams = {queue.team_id, *queue.overflow_team_ids}
+        found[queue.id] = {
+            channel
+            for agent, channels in free
+            if queue.team_id is None
+            or queue.team_id in agent.secondary_teams
+            or agent.primary_teams & teams
+            for channel in channels
+        }
+    return found
+
+
 class RoutingDriver:
     def __init__(
         self, sessionmaker: SessionMaker, *, clock: Clock, batch: int = BATCH, chunk: int = CHUNK
@@ -122,16 +143,29 @@ class RoutingDriver:
                            order_key(queues.get(t.queue_id) or queues.queues[-1], t, rules)),
         )  # fmt: skip
         result = RoundResult()
-        channels = {c for a in agents for c in can_take_now(a, rules, now)}
-        for start in range(0, len(ordered), self.chunk):
+        # A full round decides only what someone could take now: a ticket whose queue has
+        # nobody in reach with room on its channel waits undecided (its agents only fill up
+        # as the round goes on), so a queue whose team is full costs a skip per ticket.
+        takers = None if record_waits else open_channels(queues, agents, rules, now)
+        at = 0
+        while at < len(ordered):
             if not agents and not record_waits:  # nobody can take anything: they all wait
-                result.waiting += len(ordered) - start
+                result.waiting += len(ordered) - at
                 break
-            chunk = ordered[start : start + self.chunk]
-            if not record_waits:  # a full round: what nobody could take waits, undecided
-                result.waiting += len(chunk)
-                chunk = [t for t in chunk if t.channel in channels]
-                result.waiting -= len(chunk)
+            if takers is None:
+                chunk = list(ordered[at : at + self.chunk])
+                at += len(chunk)
+            else:
+                chunk = []
+                while at < len(ordered) and len(chunk) < self.chunk:
+                    ticket = ordered[at]
+                    at += 1
+                    if ticket.channel in takers.get(ticket.queue_id, ()):
+                        chunk.append(ticket)
+                    else:
+                        result.waiting += 1
+                if not chunk:
+                    break
             state = RoutingState(agents, queues.queues, tuple(chunk), rules)
             decisions = route(state, now)
             done = await self._apply(decisions, {t.id: t for t in chunk}, queues, rules, now)
@@ -140,11 +174,11 @@ class RoutingDriver:
                 await self._record_waits([d for d in decisions if d.action == "wait"])
             result.add(done)
             touched = {a for _, a in done.assigned + done.offered}
-            if touched and start + self.chunk < len(ordered):
+            if touched and at < len(ordered):
                 agents = await self._refresh(agents, touched, rules, now)
-                if not record_waits:  # the agents filled up drop out of the round
+                if takers is not None:  # the agents filled up drop out of the round
                     agents = tuple(a for a in agents if can_take_now(a, rules, now))
-                    channels = {c for a in agents for c in can_take_now(a, rules, now)}
+                    takers = open_channels(queues, agents, rules, now)
         return result
 
     async def _apply(
