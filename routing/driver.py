@@ -75,24 +75,34 @@ def can_take_now(agent: Agent, rules: RoutingRules, now: datetime) -> set[str]:
     }
 
 
-def open_channels(
+def open_places(
     queues: Queues, agents: Sequence[Agent], rules: RoutingRules, now: datetime
-) -> dict[int, set[str]]:
-    """Queue id -> the channels on which an agent the queue could reach (its team's
-    members, primary or secondary, and its overflow teams'; anyone for a queue without a
-    team) could take a ticket now."""
-    free = [(agent, can_take_now(agent, rules, now)) for agent in agents]
-    found: dict[int, set[str]] = {}
+) -> dict[int, dict[str, int]]:
+    """Queue id -> channel -> how many more tickets the agents the queue could reach (its
+    team's members, primary or secondary, and its overflow teams'; anyone for a queue
+    without a team) could take now. An estimate from above (an agent in reach of two
+    queues counts for both): it says where a chunk may stop, never who gets what."""
+    free = []
+    for agent in agents:
+        book = Book.open(agent, rules)
+        places = {}
+        for channel in can_take_now(agent, rules, now):
+            room = book.room(channel)
+            places[channel] = max(1, room.spare // room.need) if room.need > 0 else 1
+        free.append((agent, places))
+    found: dict[int, dict[str, int]] = {}
     for queue in queues.queues:
         teams = {queue.team_id, *queue.overflow_team_ids}
-        found[queue.id] = {
-            channel
-            for agent, channels in free
-            if queue.team_id is None
-            or queue.team_id in agent.secondary_teams
-            or agent.primary_teams & teams
-            for channel in channels
-        }
+        total: dict[str, int] = {}
+        for agent, places in free:
+            if (
+                queue.team_id is None
+                or queue.team_id in agent.secondary_teams
+                or agent.primary_teams & teams
+            ):
+                for channel, n in places.items():
+                    total[channel] = total.get(channel, 0) + n
+        found[queue.id] = total
     return found
 
 
@@ -145,25 +155,32 @@ class RoutingDriver:
         result = RoundResult()
         # A full round decides only what someone could take now: a ticket whose queue has
         # nobody in reach with room on its channel waits undecided (its agents only fill up
-        # as the round goes on), so a queue whose team is full costs a skip per ticket.
-        takers = None if record_waits else open_channels(queues, agents, rules, now)
+        # as the round goes on), so a queue whose team is full costs a skip per ticket; and
+        # a chunk ends where its queue's agents would be full, so few tickets are decided
+        # only to wait.
+        places = None if record_waits else open_places(queues, agents, rules, now)
         at = 0
         while at < len(ordered):
             if not agents and not record_waits:  # nobody can take anything: they all wait
                 result.waiting += len(ordered) - at
                 break
-            if takers is None:
+            if places is None:
                 chunk = list(ordered[at : at + self.chunk])
                 at += len(chunk)
             else:
                 chunk = []
+                budget = {q: dict(by_channel) for q, by_channel in places.items()}
                 while at < len(ordered) and len(chunk) < self.chunk:
                     ticket = ordered[at]
-                    at += 1
-                    if ticket.channel in takers.get(ticket.queue_id, ()):
-                        chunk.append(ticket)
-                    else:
+                    left = budget.get(ticket.queue_id, {})
+                    if not places.get(ticket.queue_id, {}).get(ticket.channel):
                         result.waiting += 1
+                    elif left[ticket.channel] == 0:
+                        break  # its queue's agents are full for now: decide these first
+                    else:
+                        left[ticket.channel] -= 1
+                        chunk.append(ticket)
+                    at += 1
                 if not chunk:
                     break
             state = RoutingState(agents, queues.queues, tuple(chunk), rules)
@@ -176,9 +193,9 @@ class RoutingDriver:
             touched = {a for _, a in done.assigned + done.offered}
             if touched and at < len(ordered):
                 agents = await self._refresh(agents, touched, rules, now)
-                if takers is not None:  # the agents filled up drop out of the round
+                if places is not None:  # the agents filled up drop out of the round
                     agents = tuple(a for a in agents if can_take_now(a, rules, now))
-                    takers = open_channels(queues, agents, rules, now)
+                    places = open_places(queues, agents, rules, now)
         return result
 
     async def _apply(

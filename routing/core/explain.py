@@ -93,4 +93,6 @@ class Explanation:
 def _json_score(score: tuple[float, ...]) -> list[float | None]:
     """JSON has no infinity (PostgreSQL refuses `Infinity` in jsonb): a never-assigned
     agent's round-robin score is stored as null, which ranks above every number."""
+    if math.inf not in score and -math.inf not in score:
+        return list(score)
     return [None if math.isinf(part) else part for part in score]
