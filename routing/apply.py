@@ -13,12 +13,13 @@ is recorded with its explanation, in one INSERT.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,10 +165,29 @@ async def assign_many(
     )
 
 
+# The decisions of a batch in one statement of fixed text over one JSON document (prepared
+# once per connection; an explanation names every candidate, so the rows are large and one
+# `json.dumps` of them all costs less than one per row).
+RECORD_DECISIONS = text(
+    """
+INSERT INTO routing_decisions (ticket_id, decided_at, action, agent_id, reason, explanation)
+SELECT d.ticket_id, d.decided_at, d.action, d.agent_id, d.reason, d.explanation
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS d(ticket_id bigint, decided_at timestamptz, action varchar, agent_id bigint,
+          reason text, explanation jsonb)
+"""
+)
+
+
 async def record_decisions(session: AsyncSession, decisions: Sequence[Decision]) -> None:
     """Every decision with its explanation, in one multi-row INSERT."""
-    if decisions:
-        await session.execute(insert(RoutingDecision), [decision_values(d) for d in decisions])
+    if not decisions:
+        return
+    rows = [
+        {**decision_values(d), "decided_at": d.explanation.decided_at.isoformat()}
+        for d in decisions
+    ]
+    await session.execute(RECORD_DECISIONS, {"rows": json.dumps(rows, separators=(",", ":"))})
 
 
 async def assign(
