@@ -111,7 +111,9 @@ def build_lifecycle_hooks(settings: Settings) -> LifecycleHooks:
     # SLA first: its due times are what routing orders queues by.
     hooks = LifecycleHooks()
     install_sla_hooks(hooks)
-    hooks.after_ticket_change.append(routing_hooks.after_ticket_change)
+    hooks.add_ticket_hook(
+        routing_hooks.after_ticket_change, batch=routing_hooks.after_tickets_change
+    )
     hooks.after_message_appended.append(routing_hooks.after_message_appended)
     # A customer writing again on an open ticket: routing's message hook acts on a
     # ticket's first message only, so the SLA's derivation is all there is to do.

@@ -9,16 +9,22 @@ written through the lifecycle with its hooks (SLA recomputation, routing state) 
 recorded with its explanation. Prints assignments per second.
 
     .venv/bin/python bench/routing_driver.py [--agents 1000] [--tickets 100000] [--no-hooks]
+        [--reuse] [--database NAME] [--profile FILE]
+
+`--reuse` keeps the seeded database as a template (NAME_seed) and clones it on the next run
+with the same sizes, instead of seeding again; `--profile` writes a cProfile of the rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -29,7 +35,7 @@ from app.config import Settings
 from app.db.engine import create_sessionmaker
 from app.main import build_lifecycle_hooks
 from app.tickets.hooks import install_hooks
-from bench.harness import SERVER_DSN, database_url, migrate, recreate_database
+from bench.harness import SERVER_DSN, database_url, drop_database, migrate, recreate_database
 from routing.driver import RoutingDriver
 
 NAME = "relaydesk_bench_routing"
@@ -82,12 +88,42 @@ async def load(url: str, *, agents: int, tickets: int) -> float:
     return time.monotonic() - started
 
 
-async def main(agents: int, tickets: int, *, hooks: bool) -> None:
-    await recreate_database(NAME)
-    url = database_url(NAME)
+async def _admin(sql: str) -> Any:
+    conn = await asyncpg.connect(SERVER_DSN + "/postgres")
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+async def seeded(name: str, *, agents: int, tickets: int, reuse: bool) -> None:
+    """The database `name`, freshly seeded, or cloned from its seed template (`reuse`)."""
+    seed = f"{name}_seed_{agents}_{tickets}"
+    if reuse and await _admin(f"SELECT 1 FROM pg_database WHERE datname = '{seed}'"):
+        await drop_database(name)
+        await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{seed}"')
+        conn = await asyncpg.connect(f"{SERVER_DSN}/{name}")
+        try:  # active now, as if seeded now: an idle timeout would have made them away
+            await conn.execute("UPDATE agents SET presence_since = now(), last_activity_at = now()")
+        finally:
+            await conn.close()
+        print(f"cloned {name} from {seed}")
+        return
+    await recreate_database(name)
+    url = database_url(name)
     migrate(url)
     took = await load(url, agents=agents, tickets=tickets)
     print(f"loaded {agents} agents, {tickets} waiting tickets in {took:.1f}s")
+    if reuse:
+        await drop_database(seed)
+        await _admin(f'CREATE DATABASE "{seed}" TEMPLATE "{name}"')
+
+
+async def main(
+    agents: int, tickets: int, *, hooks: bool, name: str, reuse: bool, profile: str | None
+) -> None:
+    await seeded(name, agents=agents, tickets=tickets, reuse=reuse)
+    url = database_url(name)
     engine = create_async_engine(url, pool_size=5)
     sessionmaker = create_sessionmaker(engine)
     if hooks:  # as in a worker: SLA recomputation and routing state on every assignment
@@ -95,6 +131,9 @@ async def main(agents: int, tickets: int, *, hooks: bool) -> None:
     driver = RoutingDriver(sessionmaker, clock=lambda: datetime.now(UTC))
     assigned = 0
     rounds = 0
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
     started = time.monotonic()
     while True:
         result = await driver.route()
@@ -103,10 +142,13 @@ async def main(agents: int, tickets: int, *, hooks: bool) -> None:
         if not result.assigned:
             break
     seconds = time.monotonic() - started
+    if profiler is not None and profile is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     await engine.dispose()
     print(f"{assigned} assignments in {rounds} full rounds, {seconds:.2f}s: "
           f"{assigned / seconds:.0f} assignments/s (target >= 500/s)")  # fmt: skip
-    print(f"database: {SERVER_DSN}/{NAME}")
+    print(f"database: {SERVER_DSN}/{name}")
 
 
 if __name__ == "__main__":
@@ -116,5 +158,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--no-hooks", action="store_true", help="the driver alone, without the lifecycle hooks"
     )
+    parser.add_argument("--database", default=NAME, help="the scratch database's name")
+    parser.add_argument(
+        "--reuse", action="store_true", help="clone the seeded database kept by an earlier run"
+    )
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the rounds")
     args = parser.parse_args()
-    asyncio.run(main(args.agents, args.tickets, hooks=not args.no_hooks))
+    asyncio.run(
+        main(
+            args.agents,
+            args.tickets,
+            hooks=not args.no_hooks,
+            name=args.database,
+            reuse=args.reuse,
+            profile=args.profile,
+        )
+    )

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.db.engine import SessionMaker
 from app.routing.models import RoutingDecision, RoutingOffer
-from routing.apply import apply_decisions, decision_row
+from routing.apply import apply_decisions, record_decisions
 from routing.core.load import Book
 from routing.core.model import Agent, ChannelSlots, QueuedTicket, RoutingRules, RoutingState
 from routing.core.ordering import order_key
@@ -73,6 +73,37 @@ def can_take_now(agent: Agent, rules: RoutingRules, now: datetime) -> set[str]:
         for channel in channels_of(agent)
         if effective_presence(agent, channel, now, rules) == "online" and book.room(channel).fits
     }
+
+
+def open_places(
+    queues: Queues, agents: Sequence[Agent], rules: RoutingRules, now: datetime
+) -> dict[int, dict[str, int]]:
+    """Queue id -> channel -> how many more tickets the agents the queue could reach (its
+    team's members, primary or secondary, and its overflow teams'; anyone for a queue
+    without a team) could take now. An estimate from above (an agent in reach of two
+    queues counts for both): it says where a chunk may stop, never who gets what."""
+    free = []
+    for agent in agents:
+        book = Book.open(agent, rules)
+        places = {}
+        for channel in can_take_now(agent, rules, now):
+            room = book.room(channel)
+            places[channel] = max(1, room.spare // room.need) if room.need > 0 else 1
+        free.append((agent, places))
+    found: dict[int, dict[str, int]] = {}
+    for queue in queues.queues:
+        teams = {queue.team_id, *queue.overflow_team_ids}
+        total: dict[str, int] = {}
+        for agent, places in free:
+            if (
+                queue.team_id is None
+                or queue.team_id in agent.secondary_teams
+                or agent.primary_teams & teams
+            ):
+                for channel, n in places.items():
+                    total[channel] = total.get(channel, 0) + n
+        found[queue.id] = total
+    return found
 
 
 class RoutingDriver:
@@ -122,11 +153,36 @@ class RoutingDriver:
                            order_key(queues.get(t.queue_id) or queues.queues[-1], t, rules)),
         )  # fmt: skip
         result = RoundResult()
-        for start in range(0, len(ordered), self.chunk):
+        # A full round decides only what someone could take now: a ticket whose queue has
+        # nobody in reach with room on its channel waits undecided (its agents only fill up
+        # as the round goes on), so a queue whose team is full costs a skip per ticket; and
+        # a chunk ends where its queue's agents would be full, so few tickets are decided
+        # only to wait.
+        places = None if record_waits else open_places(queues, agents, rules, now)
+        at = 0
+        while at < len(ordered):
             if not agents and not record_waits:  # nobody can take anything: they all wait
-                result.waiting += len(ordered) - start
+                result.waiting += len(ordered) - at
                 break
-            chunk = ordered[start : start + self.chunk]
+            if places is None:
+                chunk = list(ordered[at : at + self.chunk])
+                at += len(chunk)
+            else:
+                chunk = []
+                budget = {q: dict(by_channel) for q, by_channel in places.items()}
+                while at < len(ordered) and len(chunk) < self.chunk:
+                    ticket = ordered[at]
+                    left = budget.get(ticket.queue_id, {})
+                    if not places.get(ticket.queue_id, {}).get(ticket.channel):
+                        result.waiting += 1
+                    elif left[ticket.channel] == 0:
+                        break  # its queue's agents are full for now: decide these first
+                    else:
+                        left[ticket.channel] -= 1
+                        chunk.append(ticket)
+                    at += 1
+                if not chunk:
+                    break
             state = RoutingState(agents, queues.queues, tuple(chunk), rules)
             decisions = route(state, now)
             done = await self._apply(decisions, {t.id: t for t in chunk}, queues, rules, now)
@@ -135,8 +191,11 @@ class RoutingDriver:
                 await self._record_waits([d for d in decisions if d.action == "wait"])
             result.add(done)
             touched = {a for _, a in done.assigned + done.offered}
-            if touched and start + self.chunk < len(ordered):
+            if touched and at < len(ordered):
                 agents = await self._refresh(agents, touched, rules, now)
+                if places is not None:  # the agents filled up drop out of the round
+                    agents = tuple(a for a in agents if can_take_now(a, rules, now))
+                    places = open_places(queues, agents, rules, now)
         return result
 
     async def _apply(
@@ -180,9 +239,8 @@ class RoutingDriver:
             return
         async with self.sessionmaker() as session, session.begin():
             last = await _last_reasons(session, [d.ticket_id for d in waits])
-            for decision in waits:
-                if last.get(decision.ticket_id) != ("wait", decision.explanation.reason):
-                    session.add(decision_row(decision))
+            news = [d for d in waits if last.get(d.ticket_id) != ("wait", d.explanation.reason)]
+            await record_decisions(session, news)
 
 
 async def _last_reasons(session: AsyncSession, ticket_ids: list[int]) -> dict[int, tuple[str, str]]:

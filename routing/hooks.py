@@ -6,6 +6,7 @@ themselves: the driver does, after the change has committed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,14 @@ async def after_ticket_change(session: AsyncSession, change: TicketChanged) -> N
     if ticket.assignee_id is None and changes.keys() & {"team_id", "required_skills", "priority"}:
         keys.append(f"ticket:{ticket.id}")
     await wake(session, *keys)
+
+
+async def after_tickets_change(session: AsyncSession, changes: Sequence[TicketChanged]) -> None:
+    """`after_ticket_change` for a batch; the driver's own batches wake nothing."""
+    if session.info.get(APPLYING):
+        return
+    for change in changes:
+        await after_ticket_change(session, change)
 
 
 async def after_message_appended(session: AsyncSession, appended: MessageAppended) -> None:

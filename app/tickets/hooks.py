@@ -53,6 +53,7 @@ class MessageAppended:
 
 
 TicketHook = Callable[[AsyncSession, TicketChanged], Awaitable[None]]
+TicketsHook = Callable[[AsyncSession, Sequence[TicketChanged]], Awaitable[None]]
 MessageHook = Callable[[AsyncSession, MessageAppended], Awaitable[None]]
 
 
@@ -94,6 +95,14 @@ class LifecycleHooks:
     # changes no ticket field on a ticket past its first message, writes only what this
     # derives; without it, such messages take the full path.
     quiet_message: QuietMessageHooks | None = None
+    # A ticket hook's batch form: given every change of a batch (`run_ticket_hooks_many`),
+    # it must do what the hook does for each change, in fewer queries.
+    batch_forms: dict[TicketHook, TicketsHook] = field(default_factory=dict)
+
+    def add_ticket_hook(self, hook: TicketHook, *, batch: TicketsHook | None = None) -> None:
+        self.after_ticket_change.append(hook)
+        if batch is not None:
+            self.batch_forms[hook] = batch
 
 
 NO_HOOKS = LifecycleHooks()
@@ -114,6 +123,21 @@ def hooks_of(session: AsyncSession) -> LifecycleHooks:
 async def run_ticket_hooks(session: AsyncSession, change: TicketChanged) -> None:
     for hook in hooks_of(session).after_ticket_change:
         await hook(session, change)
+
+
+async def run_ticket_hooks_many(session: AsyncSession, changes: Sequence[TicketChanged]) -> None:
+    """The hooks of many changes written together: each hook once with all of them (its
+    batch form), or once per change when it has none; hooks run in their order."""
+    if not changes:
+        return
+    hooks = hooks_of(session)
+    for hook in hooks.after_ticket_change:
+        batch = hooks.batch_forms.get(hook)
+        if batch is not None:
+            await batch(session, changes)
+        else:
+            for change in changes:
+                await hook(session, change)
 
 
 async def run_message_hooks(session: AsyncSession, appended: MessageAppended) -> None:

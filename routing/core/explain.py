@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -76,7 +77,7 @@ class Explanation:
                         {
                             "agent_id": c.agent_id,
                             "eligible": c.eligible,
-                            "score": None if c.score is None else list(c.score),
+                            "score": None if c.score is None else _json_score(c.score),
                             "rejections": [
                                 {"code": r.code, "detail": r.detail} for r in c.rejections
                             ],
@@ -87,3 +88,11 @@ class Explanation:
                 for tier in self.tiers
             ],
         }
+
+
+def _json_score(score: tuple[float, ...]) -> list[float | None]:
+    """JSON has no infinity (PostgreSQL refuses `Infinity` in jsonb): a never-assigned
+    agent's round-robin score is stored as null, which ranks above every number."""
+    if math.inf not in score and -math.inf not in score:
+        return list(score)
+    return [None if math.isinf(part) else part for part in score]

@@ -14,7 +14,14 @@ from app.tickets.models import Ticket
 from routing.core.business_time import is_open
 from routing.sla.actions import apply_actions
 from routing.sla.recompute import recompute_ticket
-from routing.sla.rules import build_calendar, build_policy, calendar_of, holidays_of, load_rules
+from routing.sla.rules import (
+    RuleBook,
+    build_calendar,
+    build_policy,
+    calendar_of,
+    holidays_of,
+    load_rules,
+)
 
 
 class RoutingSlaEngine:
@@ -36,9 +43,11 @@ class RoutingSlaEngine:
         await recompute_and_act(session, ticket, now=now)
 
 
-async def recompute_and_act(session: AsyncSession, ticket: Ticket, *, now: datetime) -> None:
+async def recompute_and_act(
+    session: AsyncSession, ticket: Ticket, *, now: datetime, rules: RuleBook | None = None
+) -> None:
     """Recompute; targets met by this change run their policy's `met` actions."""
-    rules = await load_rules(session)
+    rules = rules or await load_rules(session)
     records = await recompute_ticket(session, ticket, now=now, rules=rules)
     for record in records:
         if record.kind != "met":
@@ -54,10 +63,17 @@ async def after_ticket_change(session: AsyncSession, change: TicketChanged) -> N
     await recompute_and_act(session, change.ticket, now=change.now)
 
 
+async def after_tickets_change(session: AsyncSession, changes: Sequence[TicketChanged]) -> None:
+    """`after_ticket_change` for a batch of changes, the rules read once."""
+    rules = await load_rules(session)
+    for change in changes:
+        await recompute_and_act(session, change.ticket, now=change.now, rules=rules)
+
+
 async def after_message_appended(session: AsyncSession, appended: MessageAppended) -> None:
     await recompute_and_act(session, appended.ticket, now=appended.now)
 
 
 def install_sla_hooks(hooks: LifecycleHooks) -> None:
-    hooks.after_ticket_change.append(after_ticket_change)
+    hooks.add_ticket_hook(after_ticket_change, batch=after_tickets_change)
     hooks.after_message_appended.append(after_message_appended)

@@ -140,3 +140,24 @@ async def test_an_assignment_goes_through_the_lifecycle(
     assert assigned.actor_type == "system"
     assert assigned.data["changes"] == {"assignee_id": {"from": None, "to": agent.id}}
     assert assigned.data["routing"]["reason"] == decision.reason if decision else False
+
+
+async def test_round_robin_records_a_never_assigned_agent_as_null_not_infinity(
+    sessionmaker: SessionMaker, clock: FrozenClock
+) -> None:
+    """JSON has no infinity: the score of an agent never assigned on the channel (round
+    robin's longest wait) is stored as null, and the decision is recorded."""
+    from app.routing.models import RoutingQueue
+
+    async with sessionmaker() as session, session.begin():
+        team = await make_team(session)
+        session.add(RoutingQueue(team_id=team.id, strategy="round_robin"))
+        agent = await staff(session, now=clock(), team_ids=[team.id])
+        ticket = await waiting_ticket(session, now=clock(), team_id=team.id)
+    result = await RoutingDriver(sessionmaker, clock=clock).route()
+    assert result.assigned == [(ticket.id, agent.id)]
+    async with sessionmaker() as session:
+        [decision] = await decisions_of(session, ticket.id)
+    [candidate] = [c for tier in decision.explanation["tiers"] for c in tier["candidates"]]
+    assert candidate["agent_id"] == agent.id
+    assert candidate["score"][0] is None

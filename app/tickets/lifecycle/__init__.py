@@ -11,6 +11,7 @@ passes in. `tests/test_architecture.py` fails if anything else writes `tickets.s
 `tickets.last_seq`.
 """
 
+from app.tickets.lifecycle.assign import Assignment, assign_tickets
 from app.tickets.lifecycle.core import STATE_FIELDS, ticket_state, ticket_summary
 from app.tickets.lifecycle.derived import write_derived, write_derived_many
 from app.tickets.lifecycle.history import import_history
@@ -39,10 +40,12 @@ __all__ = [
     "AUDITED_FIELDS",
     "MESSAGE_MOVED",
     "STATE_FIELDS",
+    "Assignment",
     "Delivery",
     "NewMessage",
     "NewTicket",
     "append_message",
+    "assign_tickets",
     "change_ticket",
     "import_history",
     "merge_tickets",

@@ -66,7 +66,7 @@ class NewTicket:
     linked_ticket_id: int | None = None
 
 
-def _audit(
+def audit_change(
     session: AsyncSession,
     actor: EventActor,
     action: str,
@@ -173,7 +173,7 @@ async def change_ticket(
         **(extra or {}),
     }
     await write_events(session, ticket.id, seq, [Event(event_type, data)], actor=actor, now=now)
-    _audit(session, actor, "ticket.update", ticket.id, changes)
+    audit_change(session, actor, "ticket.update", ticket.id, changes)
     await session.flush()
     await run_ticket_hooks(session, TicketChanged(ticket, event_type, seq, changes, actor, now))
     return changes
