@@ -344,6 +344,7 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 and 1,000 tickets")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--lateness-only", action="store_true", help="skip (a)")
+    parser.add_argument("--recompute-only", action="store_true", help="skip (b)")
     args = parser.parse_args()
     if args.quick:
         args.tickets, args.burst = 10_000, 1_000
@@ -362,7 +363,8 @@ async def main() -> None:
                 await dataset.load(conn, total=args.tickets, now=datetime.now(UTC))
             finally:
                 await conn.close()
-        await bench_lateness(sessionmaker, engine, args.burst, args.window)
+        if not args.recompute_only:
+            await bench_lateness(sessionmaker, engine, args.burst, args.window)
     finally:
         await engine.dispose()
         if not args.keep_db:
