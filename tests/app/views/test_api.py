@@ -3,28 +3,14 @@ kept or shared, their tickets page by page, and who may see or change what."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from tests.factories.agents import auth_headers, make_agent, make_team
-
-
-@pytest.fixture
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def open_ticket(
